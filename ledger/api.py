@@ -1,0 +1,122 @@
+"""The Python API that the CLI, the audit scripts and point-in-time queries share.
+
+    from ledger import open_ledger
+    with open_ledger("sqlite:///cledger.db") as lg:
+        lg.record_file("events.jsonl")
+        print(lg.defaults(as_of=date(1996, 5, 1)).status)
+        print(lg.liens(as_of=date(1996, 2, 1), known_at="1996-03-01").to_json())
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any, Iterable, Sequence
+
+from ledger.errors import UsageError
+from ledger.events import Recorded
+from ledger.reader import read_lines, read_objects
+from ledger.recording import RecordResult, record
+from ledger.store import Store, open_store
+from ledger.values import ValueProblem, parse_date, parse_known_at, utc_now
+from projections.query import Snapshot
+
+
+def _as_date(value: date | str | None) -> date:
+    if value is None:
+        return utc_now().date()
+    if isinstance(value, datetime):
+        raise UsageError("as_of is a date, not a time")
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value)
+    except ValueProblem as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+def _as_time(value: datetime | date | str | None) -> datetime:
+    if value is None:
+        return utc_now()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise UsageError("known_at must be an aware datetime (UTC)")
+        return value
+    if isinstance(value, date):
+        return parse_known_at(value.isoformat())
+    try:
+        return parse_known_at(value)
+    except ValueProblem as exc:
+        raise UsageError(f"--known-at: {exc}") from None
+
+
+class Ledger:
+    """An open ledger: record events, ask the four questions as of any date, as known at any time."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._cache: tuple[int, list[Recorded]] | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- writing
+
+    def record_lines(self, lines: Iterable[str | bytes], *, actor: str | None = None) -> RecordResult:
+        return record(self.store, list(read_lines(lines)), actor=actor)
+
+    def record_file(self, path: str | Path, *, actor: str | None = None) -> RecordResult:
+        with open(path, "rb") as fh:
+            return self.record_lines(fh, actor=actor)
+
+    def record_stream(self, stream: IO[bytes], *, actor: str | None = None) -> RecordResult:
+        return self.record_lines(stream, actor=actor)
+
+    def record(self, events: Sequence[dict[str, Any]], *, actor: str | None = None) -> RecordResult:
+        return record(self.store, list(read_objects(events)), actor=actor)
+
+    # -- reading
+
+    def events(self, *, stop: int | None = None) -> list[Recorded]:
+        tail = self.store.tail().position
+        if self._cache is None or self._cache[0] != tail:
+            self._cache = (tail, list(self.store.read()))
+        events = self._cache[1]
+        return events if stop is None else [e for e in events if e.position <= stop]
+
+    def snapshot(self, known_at: datetime | date | str | None = None) -> Snapshot:
+        k = _as_time(known_at)
+        return Snapshot(self.events(), k)
+
+    def liens(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).liens(_as_date(as_of))
+
+    def eligibility(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).eligibility(_as_date(as_of))
+
+    def balances(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).balances(_as_date(as_of))
+
+    def defaults(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).defaults(_as_date(as_of))
+
+    def availability(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).availability(_as_date(as_of))
+
+    def status(self, as_of=None, known_at=None):
+        return self.snapshot(known_at).status(_as_date(as_of))
+
+    def head(self) -> str:
+        tail = self.store.tail()
+        return f"{tail.position}:{tail.chain}"
+
+
+def open_ledger(url: str, *, create: bool = True) -> Ledger:
+    """Open (by default creating) the ledger at `url` (sqlite:///file.db or postgresql://...)."""
+    return Ledger(open_store(url, create=create))

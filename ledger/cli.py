@@ -1,0 +1,200 @@
+"""`cledger`: one click group, a thin layer over `ledger.api`.
+
+Library errors become one-line messages and the contract's exit codes:
+0 success, 1 audit problem, 2 bad input or usage, 3 store unreachable/missing/locked,
+4 internal error (no traceback unless --debug).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from datetime import date
+
+import click
+
+from ledger.errors import LedgerError, UsageError
+from ledger.values import ValueProblem, parse_date, parse_known_at, utc_now
+
+DEFAULT_DB = "sqlite:///cledger.db"
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"cledger: {message}", err=True)
+    sys.exit(code)
+
+
+def guarded(fn):
+    """Map the ledger's errors to exit codes; anything else is a bug (exit 4)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        debug = click.get_current_context().find_root().params.get("debug")
+        try:
+            return fn(*args, **kwargs)
+        except LedgerError as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception as exc:  # a bug: say so plainly
+            if debug:
+                traceback.print_exc()
+            _fail(f"internal error ({type(exc).__name__}: {exc}); run with --debug for the traceback", 4)
+
+    return wrapper
+
+
+def db_option(fn):
+    return click.option("--db", "db", envvar="CLEDGER_DB", default=DEFAULT_DB, show_default=True,
+                        help="sqlite:///path/to/file.db or postgresql://user@host:port/dbname")(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")(fn)
+
+
+def _parse_as_of(ctx, param, value):
+    if value is None:
+        return utc_now().date()
+    try:
+        return parse_date(value)
+    except ValueProblem as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _parse_known_at(ctx, param, value):
+    if value is None:
+        return utc_now()
+    try:
+        return parse_known_at(value)
+    except ValueProblem as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def query_options(fn):
+    fn = click.option("--known-at", "known_at", callback=_parse_known_at,
+                      help="as known at this time (inclusive); a bare date is the end of that day, UTC")(fn)
+    fn = click.option("--as-of", "as_of", callback=_parse_as_of, help="effective date (default today)")(fn)
+    return json_option(db_option(fn))
+
+
+def print_json(obj) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+class Group(click.Group):
+    def main(self, *args, **kwargs):
+        kwargs.setdefault("standalone_mode", True)
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.UsageError as exc:  # pragma: no cover - click prints usage itself
+            _fail(str(exc), 2)
+
+
+@click.group(cls=Group)
+@click.option("--debug", is_flag=True, help="show tracebacks of internal errors")
+def cli(debug: bool) -> None:
+    """An event-sourced, bitemporal collateral ledger for secured lenders."""
+
+
+def _open(db: str, *, create: bool = False):
+    from ledger.api import open_ledger
+
+    return open_ledger(db, create=create)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
+@db_option
+@click.option("--actor", help="who records (default: the OS user)")
+@guarded
+def record(file: str, db: str, actor: str | None) -> None:
+    """Append every event of a JSON Lines FILE (or - for stdin) in one transaction: all or nothing."""
+    from ledger.reader import read_lines
+
+    if file == "-":
+        incoming = list(read_lines(sys.stdin.buffer))
+    else:
+        if not os.path.exists(file):
+            raise UsageError(f"no file {file}")
+        with open(file, "rb") as fh:
+            incoming = list(read_lines(fh))
+    from ledger.recording import record as do_record
+
+    with _open(db, create=True) as lg:
+        result = do_record(lg.store, incoming, actor=actor)
+    msg = f"recorded {len(result.recorded)} event(s)"
+    if result.already:
+        msg += f"; {len(result.already)} already recorded (retry, left as they were)"
+    if result.head:
+        msg += f"; head {result.head}"
+    click.echo(msg, err=True)
+
+
+@cli.command()
+@db_option
+@json_option
+@guarded
+def events(db: str, as_json: bool) -> None:
+    """List the log in recorded order."""
+    from ledger.recording import record_body
+
+    with _open(db) as lg:
+        rows = [record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor) for r in lg.store.read()]
+    if as_json:
+        print_json(rows)
+        return
+    from ledger.tables import events_table
+
+    events_table(rows)
+
+
+def _query_command(name: str, doc: str):
+    @cli.command(name=name, help=doc)
+    @query_options
+    @guarded
+    def command(db, as_json, as_of, known_at):
+        with _open(db) as lg:
+            answer = lg.snapshot(known_at).view(name, as_of)
+        if as_json:
+            print_json(answer.to_json())
+        else:
+            from ledger import tables
+
+            getattr(tables, f"show_{name}")(answer)
+
+    return command
+
+
+_query_command("liens", "Lien state per lien and per collateral item.")
+_query_command("eligibility", "Eligibility per collateral item, with reasons.")
+_query_command("balances", "Principal per facility, caps and headroom.")
+_query_command("defaults", "Breaches, their state, and the borrower's status.")
+_query_command("availability", "The borrowing base: eligible value by kind, advance rates, availability.")
+_query_command("status", "All the answers, summarised on one screen.")
+
+
+@cli.command()
+@click.option("--db", "db", default=None, help="where to build the demo ledger (default: a fresh temporary file)")
+@json_option
+@guarded
+def demo(db: str | None, as_json: bool) -> None:
+    """Build a ledger of the 1996 Lexington/Congress scenario and print its status at the dates that matter."""
+    from ledger.demo import run_demo
+
+    run_demo(db, as_json=as_json)
+
+
+def main() -> None:
+    cli(prog_name="cledger")
+
+
+if __name__ == "__main__":
+    main()

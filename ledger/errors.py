@@ -1,0 +1,49 @@
+"""The ledger's errors: one base class, each with a message a loan administrator can act on."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises on purpose."""
+
+    exit_code = 4
+
+
+class InputError(LedgerError):
+    """Bad input: names the line, the field and what was expected. Nothing was recorded."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, line: int | None = None, field: str | None = None):
+        self.line = line
+        self.field = field
+        self.problem = message
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field '{field}'")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class UsageError(LedgerError):
+    """A command was asked for in a way that cannot be answered (exit 2)."""
+
+    exit_code = 2
+
+
+class StoreUnavailable(LedgerError):
+    """The store could not be reached, is missing or is locked (exit 3)."""
+
+    exit_code = 3
+
+
+class ConcurrentWrite(StoreUnavailable):
+    """Another writer kept the ledger busy past the retry budget; safe to retry (exit 3)."""
+
+
+class AuditFailure(LedgerError):
+    """The audit found the log altered or the state not following from it (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,120 @@
+"""Read JSON Lines (or a list of dicts) into incoming events, naming the line and field of every problem.
+
+`json.loads` is made strict here: floats, NaN/Infinity and duplicate keys are
+refused at parse time, so a binary float never reaches an amount.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Iterable, Iterator
+
+import attrs
+
+from ledger.codec import decode
+from ledger.errors import InputError
+from ledger.events import Event
+from ledger.values import ValueProblem, parse_id, parse_text, parse_time
+
+MAX_LINE_BYTES = 1_000_000
+
+
+@attrs.frozen
+class Incoming:
+    """One input line: the event and the envelope the caller gave (each may be None)."""
+
+    line: int
+    event: Event
+    event_id: str | None = None
+    recorded_at: datetime | None = None
+    actor: str | None = None
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _no_float(text: str):
+    raise _Refused(f"the number {text} has a fraction or exponent: write amounts as strings like \"418118.00\"")
+
+
+def _no_constant(text: str):
+    raise _Refused(f"{text} is not a number the ledger accepts")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
+    """One line of JSON Lines as a dict, refusing floats, NaN, duplicate keys, bad UTF-8 and NULs."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_LINE_BYTES:
+            raise InputError(f"the line is longer than {MAX_LINE_BYTES} bytes", line=line)
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not valid UTF-8 (byte {exc.start})", line=line) from None
+    elif len(text) > MAX_LINE_BYTES:
+        raise InputError(f"the line is longer than {MAX_LINE_BYTES} characters", line=line)
+    if "\x00" in text:
+        raise InputError("the line contains a NUL character", line=line)
+    try:
+        obj = json.loads(text, parse_float=_no_float, parse_constant=_no_constant,
+                         object_pairs_hook=_no_duplicates)
+    except _Refused as exc:
+        raise InputError(str(exc), line=line) from None
+    except RecursionError:
+        raise InputError("the JSON is nested too deeply", line=line) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", line=line) from None
+    if not isinstance(obj, dict):
+        raise InputError("expected a JSON object (one event a line)", line=line)
+    return obj
+
+
+def incoming_from_object(obj: dict[str, Any], line: int) -> Incoming:
+    """Check one event object and its envelope (id, recorded_at, actor)."""
+    event = decode(obj, line=line, allow_resolved=True)
+    event_id = recorded_at = actor = None
+    try:
+        if obj.get("id") is not None:
+            event_id = parse_id(obj["id"])
+    except ValueProblem as exc:
+        raise InputError(str(exc), line=line, field="id") from None
+    try:
+        if obj.get("recorded_at") is not None:
+            recorded_at = parse_time(obj["recorded_at"])
+    except ValueProblem as exc:
+        raise InputError(str(exc), line=line, field="recorded_at") from None
+    try:
+        if obj.get("actor") is not None:
+            actor = parse_text(obj["actor"], max_len=200)
+    except ValueProblem as exc:
+        raise InputError(str(exc), line=line, field="actor") from None
+    if obj.get("position") is not None and (isinstance(obj["position"], bool) or not isinstance(obj["position"], int)):
+        raise InputError("expected the log position as an integer (it is informational)", line=line, field="position")
+    return Incoming(line=line, event=event, event_id=event_id, recorded_at=recorded_at, actor=actor)
+
+
+def read_lines(lines: Iterable[str | bytes]) -> Iterator[Incoming]:
+    """Incoming events from JSON Lines; blank lines are skipped but counted."""
+    for number, raw in enumerate(lines, start=1):
+        stripped = raw.strip() if isinstance(raw, (str, bytes)) else raw
+        if not stripped:
+            continue
+        yield incoming_from_object(parse_json_object(stripped, number), number)
+
+
+def read_objects(objects: Iterable[dict[str, Any]]) -> Iterator[Incoming]:
+    """Incoming events from already-parsed dicts (the Python API); positions count from 1."""
+    for number, obj in enumerate(objects, start=1):
+        if not isinstance(obj, dict):
+            raise InputError("expected an object (one event)", line=number)
+        yield incoming_from_object(obj, number)

@@ -1,0 +1,429 @@
+"""`record`: check a batch against the ledger as it stands and append it in one transaction.
+
+A batch is all or nothing. Every check that needs the stored ledger (references,
+retries, waterfalls, breach ids) is made against the tail read just before the
+insert; if another writer appends first, the insert fails on the position and
+the whole batch is checked again against the new tail.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import random
+import time
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+import attrs
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from ledger.codec import RULE_IDS, canonical_bytes, encode
+from ledger.errors import ConcurrentWrite, InputError
+from ledger.events import (
+    EVENT,
+    AgreementExecuted,
+    Allocation,
+    ConditionSatisfied,
+    ConditionWaived,
+    DefaultCured,
+    DefaultWaived,
+    Event,
+    EventVoided,
+    FacilityOpened,
+    PaymentReceived,
+    PriorityAgreed,
+    ProceedsReceived,
+    Recorded,
+    field_specs,
+)
+from ledger.reader import Incoming
+from ledger.store import LEDGER_STREAM, TOPIC_PREFIX, Store, Tail
+from ledger.values import FacilityKind, iso_time, money, utc_now
+
+MAX_ATTEMPTS = 30
+
+
+@attrs.frozen
+class RecordResult:
+    """What a `record` did: the events appended and the ids that were already there (retries)."""
+
+    recorded: tuple[Recorded, ...]
+    already: tuple[str, ...]
+
+    @property
+    def head(self) -> str | None:
+        return f"{self.recorded[-1].position}:{self.recorded[-1].chain}" if self.recorded else None
+
+
+def default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # containers without a passwd entry
+        return f"uid-{os.getuid()}"
+
+
+def chain_hash(previous: str, body: dict) -> str:
+    """sha256 over the previous hash (hex, ASCII) and the event's canonical bytes: docs/hashing.md."""
+    return hashlib.sha256(previous.encode("ascii") + canonical_bytes(body)).hexdigest()
+
+
+def record_body(rec_event: Event, event_id: str, position: int, recorded_at: datetime, actor: str) -> dict:
+    body = encode(rec_event)
+    body.update({"id": event_id, "position": position, "recorded_at": iso_time(recorded_at), "actor": actor})
+    return body
+
+
+def _comparable(event: Event) -> dict:
+    """The event's content as a retry compares it: resolved waterfall amounts left out."""
+    body = encode(event)
+    if isinstance(event, ProceedsReceived):
+        body["apply"] = [{k: v for k, v in step.items() if k != "resolved"} for step in body["apply"]]
+    return body
+
+
+def record(store: Store, incoming: Sequence[Incoming], *, actor: str | None = None,
+           now=utc_now) -> RecordResult:
+    """Append the batch in one transaction, or refuse it whole with an InputError."""
+    if not incoming:
+        return RecordResult((), ())
+    actor = actor or default_actor()
+    for attempt in range(MAX_ATTEMPTS):
+        tail = store.tail()
+        plan = _Plan(store, tail, incoming, actor, now())
+        plan.check()
+        if not plan.records:
+            return RecordResult((), tuple(plan.already))
+        try:
+            store.append(plan.stored(), plan.log_rows(), plan.name_rows())
+        except IntegrityError:
+            time.sleep(min(0.5, 0.01 * (2 ** min(attempt, 6))) * random.random())
+            continue
+        return RecordResult(tuple(plan.records), tuple(plan.already))
+    raise ConcurrentWrite(f"other writers kept taking the next position; gave up after {MAX_ATTEMPTS} attempts")
+
+
+class _Plan:
+    """One attempt: the batch checked against `tail`, positions, times and hashes assigned."""
+
+    def __init__(self, store: Store, tail: Tail, incoming: Sequence[Incoming], actor: str, now: datetime):
+        self.store, self.tail, self.incoming, self.actor, self.now = store, tail, incoming, actor, now
+        self.records: list[Recorded] = []
+        self.already: list[str] = []
+        self.names: list[tuple[str, str, int]] = []
+        self._stored_cache: dict[tuple, list[Recorded]] = {}
+
+    # -- the checks
+
+    def check(self) -> None:
+        given = [i.event_id for i in self.incoming if i.event_id]
+        stored = self.store.find_events(given) if given else {}
+        referenced = self._referenced_names()
+        known_names = self.store.find_names(referenced) if referenced else {}
+        voided_positions = self._voided_positions()
+        batch_ids: dict[str, Incoming] = {}
+        batch_names: dict[tuple[str, str], int] = {}
+        position = self.tail.position
+        last_time = self.tail.recorded_at
+        for inc in self.incoming:
+            ev = inc.event
+            if inc.event_id and inc.event_id in stored:
+                prior = stored[inc.event_id]
+                if _comparable(prior.event) != _comparable(ev):
+                    raise InputError(f"id {inc.event_id!r} was recorded at position {prior.position} with other "
+                                     "content; a correction is a new event (EventVoided, then the right one)",
+                                     line=inc.line, field="id")
+                self.already.append(inc.event_id)
+                continue
+            if inc.event_id and inc.event_id in batch_ids:
+                if _comparable(batch_ids[inc.event_id].event) != _comparable(ev):
+                    raise InputError(f"id {inc.event_id!r} is used by line {batch_ids[inc.event_id].line} "
+                                     "with other content", line=inc.line, field="id")
+                self.already.append(inc.event_id)
+                continue
+            position += 1
+            recorded_at = self._recorded_at(inc, last_time)
+            last_time = recorded_at
+            event_id = inc.event_id or self._auto_id(position, stored, batch_ids)
+            self._check_references(inc, known_names, voided_positions, batch_names, batch_ids)
+            ev = self._check_semantics(inc, position)
+            for spec in field_specs(type(ev)):
+                if spec.declares:
+                    name = getattr(ev, spec.attr)
+                    batch_names[(spec.declares, name)] = position
+                    self.names.append((spec.declares, name, position))
+            batch_ids[event_id] = inc
+            self.records.append(Recorded(position, event_id, recorded_at, inc.actor or self.actor, ev))
+
+    def _recorded_at(self, inc: Incoming, last: datetime | None) -> datetime:
+        if inc.recorded_at is None:
+            # the batch's start time, kept monotonic even if the machine clock stepped back
+            return max(self.now, last) if last is not None else self.now
+        if last is not None and inc.recorded_at < last:
+            raise InputError(f"{iso_time(inc.recorded_at)} is earlier than the ledger's last recorded time "
+                             f"{iso_time(last)}; recorded times never go backwards", line=inc.line, field="recorded_at")
+        if inc.recorded_at > self.now:
+            raise InputError(f"{iso_time(inc.recorded_at)} is later than now ({iso_time(self.now)}); "
+                             "recorded_at is for loading a historical log", line=inc.line, field="recorded_at")
+        return inc.recorded_at
+
+    def _auto_id(self, position: int, stored, batch_ids) -> str:
+        candidate = f"e{position}"
+        suffix = 1
+        while candidate in batch_ids or candidate in stored or self.store.find_events([candidate]):
+            suffix += 1
+            candidate = f"e{position}-{suffix}"
+        return candidate
+
+    def _referenced_names(self) -> set[tuple[str, str]]:
+        wanted = set()
+        for inc in self.incoming:
+            for spec, name in _names_of(inc.event):
+                wanted.add((spec.ref or spec.declares, name))
+        return wanted
+
+    def _voided_positions(self) -> set[int]:
+        voids = self._stored_of(("EventVoided",))
+        if not voids:
+            return set()
+        from projections.context import voided_ids
+
+        ids = voided_ids(voids)
+        return {r.position for r in self.store.find_events(ids).values()}
+
+    def _check_references(self, inc, known_names, voided_positions, batch_names, batch_ids) -> None:
+        ev = inc.event
+        for spec, name in _names_of(ev):
+            if spec.ref == EVENT:
+                if name in batch_ids or self.store.find_events([name]):
+                    continue
+                raise InputError(f"names event {name!r}, which has not been recorded before this line",
+                                 line=inc.line, field=spec.json)
+            namespace = spec.ref or spec.declares
+            live = (namespace, name) in batch_names or any(
+                p not in voided_positions for p in known_names.get((namespace, name), []))
+            if spec.ref and not live:
+                raise InputError(f"names {namespace} {name!r}, which has not been recorded before this line "
+                                 f"(record its {_declaring(namespace)} first)", line=inc.line, field=spec.json)
+            if spec.declares and live:
+                raise InputError(f"{namespace} {name!r} is already recorded; to correct it, void the earlier "
+                                 "event and record it again", line=inc.line, field=spec.json)
+        if isinstance(ev, AgreementExecuted) and ev.terms is not None:
+            self._check_terms_refs(inc, known_names, voided_positions, batch_names)
+
+    def _check_terms_refs(self, inc, known_names, voided_positions, batch_names) -> None:
+        terms = inc.event.terms
+        refs: list[tuple[str, str, str]] = []
+        if terms.lender:
+            refs.append(("party", terms.lender, "terms.lender"))
+        for i, r in enumerate(terms.restricted_collateral or ()):
+            if r.rule not in ("cit-location", "protected-location-out"):
+                raise InputError(f"rule {r.rule!r} is not a location rule; expected cit-location or "
+                                 "protected-location-out", line=inc.line, field=f"terms.restricted_collateral[{i}].rule")
+            refs.append(("party", r.holder, f"terms.restricted_collateral[{i}].holder"))
+            refs += [("location", l, f"terms.restricted_collateral[{i}].locations") for l in r.locations]
+        for key in ("protected_locations", "ineligible_locations"):
+            refs += [("location", l, f"terms.{key}") for l in (getattr(terms, key) or ())]
+        refs += [("facility", f, "terms.borrowing_base_facilities") for f in (terms.borrowing_base_facilities or ())]
+        refs += [("party", c.borrower, f"terms.caps[{i}].borrower") for i, c in enumerate(terms.caps or ()) if c.borrower]
+        for key in ("self_curing",):
+            for rule in getattr(terms, key) or ():
+                if rule not in RULE_IDS:
+                    raise InputError(f"{rule!r} is not a rule id; expected one of {', '.join(RULE_IDS)}",
+                                     line=inc.line, field=f"terms.{key}")
+        for rule, _ in terms.grace_days or ():
+            if rule not in RULE_IDS:
+                raise InputError(f"{rule!r} is not a rule id; expected one of {', '.join(RULE_IDS)}",
+                                 line=inc.line, field="terms.grace_days")
+        missing = [(ns, n, f) for ns, n, f in refs if (ns, n) not in batch_names]
+        found = self.store.find_names([(ns, n) for ns, n, _ in missing]) if missing else {}
+        for ns, name, field in missing:
+            if not any(p not in voided_positions for p in found.get((ns, name), [])):
+                raise InputError(f"names {ns} {name!r}, which has not been recorded before this line",
+                                 line=inc.line, field=field)
+
+    # -- checks that need the ledger's state
+
+    def _stored_of(self, types: tuple[str, ...]) -> list[Recorded]:
+        if types not in self._stored_cache:
+            self._stored_cache[types] = self.store.read_types(types, stop=self.tail.position)
+        return self._stored_cache[types]
+
+    def _known_with_batch(self, types: tuple[str, ...], position: int, event: Event) -> list[Recorded]:
+        names = set(types)
+        pending = [r for r in self.records if r.event.type_name in names]
+        here = Recorded(position, "(this line)", self.now, self.actor, event)
+        return [*self._stored_of(types), *pending, here]
+
+    def _check_semantics(self, inc: Incoming, position: int) -> Event:
+        ev = inc.event
+        if isinstance(ev, FacilityOpened) and ev.installments and ev.kind != FacilityKind.TERM:
+            raise InputError("an installment schedule belongs to a term facility", line=inc.line, field="installments")
+        if isinstance(ev, (ConditionSatisfied, ConditionWaived)):
+            self._check_condition(inc)
+        if isinstance(ev, PaymentReceived):
+            owed = self._principal(ev.facility, ev.effective_date, position, ev)
+            if ev.amount > owed:
+                raise InputError(f"the payment of {money(ev.amount)} exceeds the principal of {ev.facility} "
+                                 f"outstanding on {ev.effective_date.isoformat()} ({money(owed)})",
+                                 line=inc.line, field="amount")
+        if isinstance(ev, ProceedsReceived):
+            ev = self._resolve(inc, position)
+        if isinstance(ev, PriorityAgreed):
+            self._check_priority(inc, position)
+        if isinstance(ev, (DefaultWaived, DefaultCured)):
+            self._check_breach(inc, position)
+        if isinstance(ev, EventVoided):
+            self._check_void(inc, position)
+        return ev
+
+    def _check_condition(self, inc: Incoming) -> None:
+        ev = inc.event
+        agreements = self._known_with_batch(("AgreementExecuted",), 0, ev)[:-1]
+        for rec in agreements:
+            if rec.event.agreement == ev.agreement:
+                conditions = rec.event.terms.conditions if rec.event.terms and rec.event.terms.conditions else ()
+                if conditions and ev.condition not in conditions:
+                    raise InputError(f"{ev.agreement} lists no condition {ev.condition!r}; its conditions are "
+                                     f"{', '.join(conditions)}", line=inc.line, field="condition")
+
+    def _loans(self, day: date, position: int, event: Event):
+        from projections.context import live_events, fold_key
+        from projections.state import LOAN_TYPES, loans_on
+
+        known = self._known_with_batch(LOAN_TYPES, position, event)[:-1]
+        return loans_on(sorted(live_events(known), key=fold_key), day)
+
+    def _principal(self, facility: str, day: date, position: int, event: Event) -> Decimal:
+        loan = self._loans(day, position, event).get(facility)
+        return loan.principal if loan is not None else Decimal("0.00")
+
+    def _resolve(self, inc: Incoming, position: int) -> ProceedsReceived:
+        ev: ProceedsReceived = inc.event  # type: ignore[assignment]
+        loans = self._loans(ev.effective_date, position, ev)
+        left = ev.amount
+        steps = []
+        for i, step in enumerate(ev.allocations):
+            field = f"apply[{i}].amount"
+            loan = loans.get(step.facility)
+            owed = loan.principal if loan is not None else Decimal("0.00")
+            if step.amount == "payoff":
+                amount = owed
+            elif step.amount == "balance":
+                amount = left
+            else:
+                amount = Decimal(step.amount)
+            if amount > left:
+                raise InputError(f"this step needs {money(amount)} but only {money(left)} of the receipt of "
+                                 f"{money(ev.amount)} is left", line=inc.line, field=field)
+            if amount > owed:
+                raise InputError(f"this step applies {money(amount)} to {step.facility}, which owes only "
+                                 f"{money(owed)} on {ev.effective_date.isoformat()}", line=inc.line, field=field)
+            if step.resolved is not None and step.resolved != amount:
+                raise InputError(f"resolved amount {money(step.resolved)} differs from {money(amount)}, what the "
+                                 "step resolves to now", line=inc.line, field=f"apply[{i}].resolved")
+            if loan is not None and amount:
+                loan.repay(amount, step.order)
+            left -= amount
+            steps.append(Allocation(step.facility, step.amount, step.order, amount))
+        if left != 0:
+            raise InputError(f"the steps leave {money(left)} of the receipt of {money(ev.amount)} unapplied; "
+                             "end with a \"balance\" step", line=inc.line, field="apply")
+        return attrs.evolve(ev, allocations=tuple(steps))
+
+    def _check_priority(self, inc: Incoming, position: int) -> None:
+        from projections.context import live_events
+
+        ev: PriorityAgreed = inc.event  # type: ignore[assignment]
+        if ev.senior == ev.junior:
+            raise InputError("a lien cannot rank above itself", line=inc.line, field="junior")
+        known = live_events(self._known_with_batch(("PriorityAgreed", "EventVoided"), position, ev)[:-1])
+        edges: dict[str, set[str]] = {}
+        for rec in known:
+            if isinstance(rec.event, PriorityAgreed):
+                edges.setdefault(rec.event.senior, set()).add(rec.event.junior)
+        # adding senior -> junior makes a cycle if junior already ranks (transitively) above senior
+        stack, seen = [ev.junior], set()
+        while stack:
+            node = stack.pop()
+            if node == ev.senior:
+                raise InputError(f"{ev.junior} already ranks above {ev.senior} by an earlier priority agreement; "
+                                 "this one would make a cycle", line=inc.line, field="senior")
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges.get(node, ()))
+
+    def _check_breach(self, inc: Incoming, position: int) -> None:
+        from projections.context import Context
+        from projections.defaults import breach_ids
+
+        known = [*self._all_stored(), *self.records]
+        ids = breach_ids(Context(known))
+        if inc.event.breach not in ids:
+            sample = ", ".join(sorted(ids)[:5]) or "none"
+            raise InputError(f"no breach {inc.event.breach!r} exists as known now (breaches: {sample}"
+                             f"{', ...' if len(ids) > 5 else ''})", line=inc.line, field="breach")
+
+    def _all_stored(self) -> list[Recorded]:
+        if ("*",) not in self._stored_cache:
+            self._stored_cache[("*",)] = list(self.store.read(stop=self.tail.position))
+        return self._stored_cache[("*",)]
+
+    def _check_void(self, inc: Incoming, position: int) -> None:
+        from projections.context import voided_ids
+
+        ev: EventVoided = inc.event  # type: ignore[assignment]
+        voids = self._known_with_batch(("EventVoided",), position, ev)[:-1]
+        if ev.event in voided_ids(voids):
+            raise InputError(f"event {ev.event!r} is already voided", line=inc.line, field="event")
+
+    # -- rows for the store
+
+    def stored(self) -> list[StoredEvent]:
+        out = []
+        previous = self.tail.chain
+        finished = []
+        for rec in self.records:
+            body = record_body(rec.event, rec.event_id, rec.position, rec.recorded_at, rec.actor)
+            chain = chain_hash(previous, body)
+            previous = chain
+            body["chain"] = chain
+            finished.append(attrs.evolve(rec, chain=chain))
+            out.append(StoredEvent(originator_id=LEDGER_STREAM, originator_version=rec.position,
+                                   topic=TOPIC_PREFIX + rec.event.type_name, state=canonical_bytes(body)))
+        self.records = finished
+        return out
+
+    def log_rows(self) -> list[tuple]:
+        return [(r.position, r.event_id, r.event.type_name, r.event.effective_date.isoformat(),
+                 iso_time(r.recorded_at), r.actor, r.chain) for r in self.records]
+
+    def name_rows(self) -> list[tuple]:
+        return list(self.names)
+
+
+def _names_of(event: Event) -> Iterable:
+    for spec in field_specs(type(event)):
+        if not (spec.ref or spec.declares) or spec.kind not in ("id", "ids"):
+            continue
+        value = getattr(event, spec.attr)
+        if value is None:
+            continue
+        for name in (value if isinstance(value, tuple) else (value,)):
+            yield spec, name
+    if isinstance(event, ProceedsReceived):
+        from ledger.events import FieldSpec
+
+        spec = FieldSpec("allocations", "apply.facility", "id", "facility", None, False, None)
+        for step in event.allocations:
+            yield spec, step.facility
+
+
+def _declaring(namespace: str) -> str:
+    return {
+        "party": "PartyRegistered", "location": "LocationRegistered", "agreement": "AgreementExecuted",
+        "facility": "FacilityOpened", "collateral": "CollateralRegistered", "lien": "LienGranted",
+        "consent": "ConsentGranted", "notice": "NoticeSent or NoticeReceived",
+    }.get(namespace, namespace)

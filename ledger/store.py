@@ -1,0 +1,420 @@
+"""The event store: the `eventsourcing` library's recorders, on SQLite or PostgreSQL, plus the ledger's log.
+
+The whole ledger is one event stream. Its originator id is fixed and each
+event's originator version is its log position, so the library's primary key
+(originator_id, originator_version) makes positions gap-free and turns two
+writers racing for the same position into an `IntegrityError` (optimistic
+concurrency: the loser re-validates and tries again).
+
+Beside the library's table, recorder subclasses write in the same transaction:
+- `cledger_log`: one row an event (position, event id unique, type, dates,
+  actor, chain hash), for retries, knowledge-time cuts and the audit;
+- `cledger_names`: the ids each event declares (parties, liens, ...), for the
+  reference checks of `record`.
+Triggers refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE) on all three.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+from urllib.parse import parse_qs, unquote, urlparse
+
+import attrs
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from ledger.codec import decode
+from ledger.errors import ConcurrentWrite, StoreUnavailable, UsageError
+from ledger.events import Recorded
+from ledger.values import parse_time
+
+LEDGER_STREAM = uuid.uuid5(uuid.NAMESPACE_URL, "urn:cledger:ledger")
+GENESIS = "0" * 64
+TOPIC_PREFIX = "cledger:"
+IMMUTABLE = "ledger events are immutable: record a correcting event (EventVoided) instead"
+SIDE_TABLES = ("cledger_log", "cledger_names")
+
+
+@attrs.frozen
+class Tail:
+    """The last event of the log: where the next one goes and what it chains to."""
+
+    position: int
+    chain: str
+    recorded_at: datetime | None
+
+
+@attrs.frozen
+class LogRow:
+    """A row of `cledger_log`, as stored."""
+
+    position: int
+    event_id: str
+    event_type: str
+    effective_date: str
+    recorded_at: str
+    actor: str
+    chain: str
+
+
+@attrs.frozen
+class StoreUrl:
+    backend: str  # "sqlite" or "postgres"
+    path: str = ""
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+    schema: str = "public"
+
+
+def parse_url(url: str) -> StoreUrl:
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, `postgresql://user@host:port/db?schema=s`."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path:
+            raise UsageError(f"--db {url}: no file named after sqlite:///")
+        return StoreUrl("sqlite", path=path)
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlparse(url)
+        query = parse_qs(parts.query)
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            raise UsageError(f"--db {url}: no database name after the host")
+        return StoreUrl(
+            "postgres",
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            user=unquote(parts.username or os.environ.get("PGUSER", "postgres")),
+            password=unquote(parts.password or ""),
+            dbname=dbname,
+            schema=(query.get("schema") or ["public"])[0],
+        )
+    raise UsageError(
+        f"--db {url!r}: expected sqlite:///path/to/file.db or postgresql://user@host:port/dbname"
+    )
+
+
+# ---------------------------------------------------------------- recorders
+
+def _side_table_statements(q: str) -> list[str]:
+    """CREATE statements for the side tables; `q` is the schema prefix ('' on SQLite)."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {q}cledger_log ("
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, "
+        "effective_date TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL, chain TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS cledger_log_recorded_at ON {q}cledger_log (recorded_at)",
+        f"CREATE TABLE IF NOT EXISTS {q}cledger_names ("
+        "namespace TEXT NOT NULL, name TEXT NOT NULL, position BIGINT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS cledger_names_lookup ON {q}cledger_names (namespace, name)",
+    ]
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, writing the ledger's log rows in the same transaction."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements() + _side_table_statements("")
+        for table in (self.events_table_name, *SIDE_TABLES):
+            for action in ("UPDATE", "DELETE"):
+                statements.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END"
+                )
+        return statements
+
+    def _insert_events(self, c, stored_events, *, log_rows=(), name_rows=(), **_):
+        params = [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events]
+        c.executemany(self.insert_events_statement, params)
+        c.executemany("INSERT INTO cledger_log VALUES (?,?,?,?,?,?,?)", log_rows)
+        c.executemany("INSERT INTO cledger_names VALUES (?,?,?)", name_rows)
+        return None
+
+
+def _postgres_recorder_class():
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from psycopg.sql import SQL
+
+    class LedgerPostgresRecorder(PostgresApplicationRecorder):
+        """The library's PostgreSQL recorder, writing the ledger's log rows under its table lock."""
+
+        def __init__(self, datastore, *, events_table_name: str = "cledger_events"):
+            super().__init__(datastore, events_table_name=events_table_name)
+            schema = self.datastore.schema
+            q = f'"{schema}".'
+            self.sql_create_statements.insert(0, SQL(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            for statement in _side_table_statements(q):
+                self.sql_create_statements.append(SQL(statement))
+            self.sql_create_statements.append(SQL(
+                f"CREATE OR REPLACE FUNCTION {q}cledger_refuse_change() RETURNS trigger "
+                f"LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{IMMUTABLE}'; END $$"
+            ))
+            for table in (events_table_name, *SIDE_TABLES):
+                self.sql_create_statements.append(SQL(
+                    f"CREATE OR REPLACE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {q}{table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION {q}cledger_refuse_change()"
+                ))
+                self.sql_create_statements.append(SQL(
+                    f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {q}{table} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {q}cledger_refuse_change()"
+                ))
+            self._q = q
+
+        def _insert_stored_events(self, curs, stored_events, *, log_rows=(), name_rows=(), **kwargs):
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            if log_rows:
+                curs.executemany(f"INSERT INTO {self._q}cledger_log VALUES (%s,%s,%s,%s,%s,%s,%s)", list(log_rows))
+            if name_rows:
+                curs.executemany(f"INSERT INTO {self._q}cledger_names VALUES (%s,%s,%s)", list(name_rows))
+
+        def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
+            return None
+
+    return LedgerPostgresRecorder
+
+
+# ---------------------------------------------------------------- the store
+
+class Store:
+    """An open ledger store. Reads stream in chunks; `append` is one transaction."""
+
+    def __init__(self, url: str, *, create: bool):
+        self.url = url
+        self.location = parse_url(url)
+        if self.location.backend == "sqlite":
+            self._open_sqlite(create)
+        else:
+            self._open_postgres(create)
+
+    # -- opening
+
+    def _open_sqlite(self, create: bool) -> None:
+        path = Path(self.location.path)
+        if not path.exists():
+            if not create:
+                raise StoreUnavailable(f"no ledger at {path}: record events first (cledger record FILE)")
+            if not path.parent.exists():
+                raise StoreUnavailable(f"cannot create {path}: the folder {path.parent} does not exist")
+        elif not create:
+            if not _has_sqlite_ledger(path):
+                raise StoreUnavailable(f"{path} is not a ledger (no event table)")
+        if create and path.exists() and not os.access(path, os.W_OK):
+            raise StoreUnavailable(f"{path} is read-only: cannot record")
+        self.q = ""
+        self.param = "?"
+        self.datastore = SQLiteDatastore(str(path), lock_timeout=int(os.environ.get("CLEDGER_LOCK_TIMEOUT", "10")))
+        self.recorder = LedgerSQLiteRecorder(self.datastore, events_table_name="stored_events")
+        self.events_table = "stored_events"
+        if create:
+            self._guard(self.recorder.create_table)
+
+    def _open_postgres(self, create: bool) -> None:
+        from eventsourcing.postgres import PostgresDatastore
+
+        loc = self.location
+        self.q = f'"{loc.schema}".'
+        self.param = "%s"
+        self.datastore = PostgresDatastore(
+            dbname=loc.dbname, host=loc.host, port=loc.port, user=loc.user, password=loc.password,
+            schema=loc.schema, connect_timeout=float(os.environ.get("CLEDGER_CONNECT_TIMEOUT", "5")),
+            lock_timeout=int(os.environ.get("CLEDGER_LOCK_TIMEOUT", "10")), pool_open_timeout=5.0,
+        )
+        self.events_table = "cledger_events"
+        try:
+            exists = self._query_one(f"SELECT to_regclass('{self.q}cledger_log') IS NOT NULL")[0]
+        except StoreUnavailable:
+            raise
+        if not exists and not create:
+            raise StoreUnavailable(f"no ledger in schema {loc.schema} of {loc.dbname}: record events first")
+        self.recorder = _postgres_recorder_class()(self.datastore, events_table_name=self.events_table)
+        if create and not exists:
+            self._guard(self.recorder.create_table)
+        else:
+            self._guard(self.datastore.register_type_adapters)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- low-level SQL through the library's datastore
+
+    def _guard(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except IntegrityError:
+            raise
+        except (OperationalError, PersistenceError, sqlite3.Error, OSError) as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if "locked" in text or "lock timeout" in text:
+                raise ConcurrentWrite(f"the ledger is locked by another writer: {text}; try again") from None
+            if "readonly" in text or "read-only" in text:
+                raise StoreUnavailable(f"the ledger cannot be written: {text}") from None
+            raise StoreUnavailable(f"the store could not be reached: {text}") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("psycopg"):
+                raise StoreUnavailable(f"the store could not be reached: {str(exc).strip()}") from None
+            raise
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        def run():
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(sql.replace("?", self.param), list(params))
+                rows = c.fetchall()
+            return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
+
+        return self._guard(run)
+
+    def _query_one(self, sql: str, params: Sequence = ()) -> tuple:
+        rows = self._query(sql, params)
+        return rows[0] if rows else ()
+
+    # -- reading
+
+    def tail(self) -> Tail:
+        row = self._query_one(f"SELECT position, chain, recorded_at FROM {self.q}cledger_log ORDER BY position DESC LIMIT 1")
+        if not row:
+            return Tail(0, GENESIS, None)
+        return Tail(int(row[0]), row[1], parse_time(row[2]))
+
+    def position_known_at(self, known_at: datetime) -> int:
+        """The last position recorded at or before `known_at` (recorded times never go backwards)."""
+        from ledger.values import iso_time
+
+        row = self._query_one(f"SELECT MAX(position) FROM {self.q}cledger_log WHERE recorded_at <= ?", [iso_time(known_at)])
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def read(self, *, start: int = 1, stop: int | None = None, chunk: int = 5000) -> Iterator[Recorded]:
+        """Recorded events from `start` to `stop` (inclusive) in log order, streamed in chunks."""
+        for stored in self.read_stored(start=start, stop=stop, chunk=chunk):
+            yield decode_stored(stored)
+
+    def read_stored(self, *, start: int = 1, stop: int | None = None, chunk: int = 5000) -> Iterator[StoredEvent]:
+        after = start - 1
+        while True:
+            limit = chunk if stop is None else min(chunk, stop - after)
+            if limit <= 0:
+                return
+            batch = self._guard(self.recorder.select_events, LEDGER_STREAM, gt=after, limit=limit)
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1].originator_version
+            if len(batch) < limit:
+                return
+
+    def read_types(self, type_names: Iterable[str], *, stop: int | None = None) -> list[Recorded]:
+        """Every stored event of the given types (in log order), for record-time checks."""
+        topics = [TOPIC_PREFIX + t for t in type_names]
+        marks = ",".join("?" for _ in topics)
+        sql = f"SELECT state FROM {self.q}{self.events_table} WHERE originator_id = ? AND topic IN ({marks})"
+        params: list = [self._stream_key(), *topics]
+        if stop is not None:
+            sql += " AND originator_version <= ?"
+            params.append(stop)
+        sql += " ORDER BY originator_version"
+        return [decode_state(bytes(r[0])) for r in self._query(sql, params)]
+
+    def _stream_key(self):
+        return LEDGER_STREAM.hex if self.location.backend == "sqlite" else LEDGER_STREAM
+
+    def find_events(self, event_ids: Iterable[str]) -> dict[str, Recorded]:
+        ids = sorted(set(event_ids))
+        found: dict[str, Recorded] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            marks = ",".join("?" for _ in part)
+            rows = self._query(f"SELECT position FROM {self.q}cledger_log WHERE event_id IN ({marks})", part)
+            for (position,) in rows:
+                for rec in self.read(start=int(position), stop=int(position)):
+                    found[rec.event_id] = rec
+        return found
+
+    def find_names(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
+        """For each (namespace, name), the positions of the events that declared it."""
+        wanted = sorted(set(pairs))
+        out: dict[tuple[str, str], list[int]] = {}
+        by_ns: dict[str, list[str]] = {}
+        for ns, name in wanted:
+            by_ns.setdefault(ns, []).append(name)
+        for ns, names in by_ns.items():
+            for i in range(0, len(names), 500):
+                part = names[i:i + 500]
+                marks = ",".join("?" for _ in part)
+                rows = self._query(
+                    f"SELECT name, position FROM {self.q}cledger_names WHERE namespace = ? AND name IN ({marks})",
+                    [ns, *part])
+                for name, position in rows:
+                    out.setdefault((ns, name), []).append(int(position))
+        return out
+
+    def log_rows(self, *, start: int = 1, chunk: int = 5000) -> Iterator[LogRow]:
+        after = start - 1
+        while True:
+            rows = self._query(
+                f"SELECT position, event_id, event_type, effective_date, recorded_at, actor, chain "
+                f"FROM {self.q}cledger_log WHERE position > ? ORDER BY position LIMIT ?", [after, chunk])
+            if not rows:
+                return
+            for r in rows:
+                yield LogRow(int(r[0]), *r[1:])
+            after = int(rows[-1][0])
+
+    def count(self) -> int:
+        return int(self._query_one(f"SELECT COUNT(*) FROM {self.q}cledger_log")[0])
+
+    # -- writing
+
+    def append(self, stored: list[StoredEvent], log_rows: list[tuple], name_rows: list[tuple]) -> None:
+        """Insert one batch in one transaction; IntegrityError means another writer took the position."""
+        self._guard(self.recorder.insert_events, stored, log_rows=log_rows, name_rows=name_rows)
+
+
+def _has_sqlite_ledger(path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='cledger_log'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"{path} could not be opened: {exc}") from None
+    return row is not None
+
+
+def decode_state(state: bytes) -> Recorded:
+    """A stored event's state (canonical JSON with its chain hash) as a Recorded event."""
+    body = json.loads(state)
+    chain = body.pop("chain")
+    return Recorded(
+        position=body["position"],
+        event_id=body["id"],
+        recorded_at=parse_time(body["recorded_at"]),
+        actor=body["actor"],
+        event=decode(body, allow_resolved=True),
+        chain=chain,
+    )
+
+
+def decode_stored(stored: StoredEvent) -> Recorded:
+    return decode_state(bytes(stored.state))
+
+
+def open_store(url: str, *, create: bool = False) -> Store:
+    return Store(url, create=create)

@@ -1,0 +1,345 @@
+"""The covenant rules: breaches, when they began, when they became Events of Default, how they ended.
+
+`find_breaches(ctx)` walks every known event once, in (effective date, log
+position) order, and returns every breach whatever the query date; the view
+for a date D then lists those begun by D with their state on D. Each rule is a
+small function returning findings; none raises on odd input (an event naming an
+item the fold does not hold is passed over).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from itertools import groupby
+
+import attrs
+
+from ledger.events import (
+    AgreementExecuted,
+    CollateralMoved,
+    DefaultCured,
+    DefaultWaived,
+    LoanAdvanced,
+    NoticeForwarded,
+    NoticeReceived,
+    NoticeSent,
+    Recorded,
+)
+from ledger.values import NoticeSubject, money
+from projections.context import Context, fold_key
+from projections.results import BreachView, DefaultsAnswer, Header
+from projections.state import Item, Loan, apply_collateral, apply_loan
+
+ZERO = Decimal("0.00")
+
+CLAUSES = {
+    "cit-location": "§3(a)",
+    "protected-location-out": "§3(a)",
+    "protected-location-in": "§3(a)",
+    "furnish-notices": "§3(b)",
+    "cap": "§1(c), §1(g), §2",
+    "no-default-at-advance": "§5(a)",
+}
+
+
+@attrs.define
+class Breach:
+    """A breach as the walk finds it; `end`/`ended_by` are set by cures, waivers or self-cure."""
+
+    breach: str
+    rule: str
+    since: date
+    grace: int
+    cause: tuple[date, int]  # fold key of the event that caused it
+    events: tuple[str, ...]
+    detail: str
+    end: date | None = None
+    end_state: str | None = None  # cured or waived
+    ended_by: str | None = None
+    place: str | None = None  # for location rules: the location left, or the one entered
+
+    @property
+    def event_of_default_from(self) -> date:
+        return self.since + timedelta(days=self.grace)
+
+    def ended_on(self, day: date) -> bool:
+        return self.end is not None and self.end <= day
+
+    def is_event_of_default_on(self, day: date) -> bool:
+        return not self.ended_on(day) and self.event_of_default_from <= day
+
+    def state_on(self, day: date) -> str:
+        if self.ended_on(day):
+            return self.end_state or "cured"
+        return "event-of-default" if self.event_of_default_from <= day else "default"
+
+    def view(self, day: date) -> BreachView:
+        return BreachView(self.breach, self.rule, CLAUSES[self.rule], self.since, self.event_of_default_from,
+                          self.state_on(day), self.events, self.detail)
+
+
+def _endings(ctx: Context) -> dict[str, tuple[date, int, str, str]]:
+    """For each breach id, the earliest cure or lender's waiver: (date, position, state, event id)."""
+    out: dict[str, tuple[date, int, str, str]] = {}
+    for rec in ctx.events:
+        ev = rec.event
+        if isinstance(ev, DefaultCured):
+            state = "cured"
+        elif isinstance(ev, DefaultWaived) and ev.by == ctx.lender:
+            state = "waived"
+        else:
+            continue
+        key = (ev.effective_date, rec.position, state, rec.event_id)
+        if ev.breach not in out or key < out[ev.breach]:
+            out[ev.breach] = key
+    return out
+
+
+def _close(breach: Breach, endings: dict) -> Breach:
+    ending = endings.get(breach.breach)
+    if ending is not None and (breach.end is None or ending[0] < breach.end):
+        breach.end, breach.end_state, breach.ended_by = max(ending[0], breach.since), ending[2], ending[3]
+    return breach
+
+
+# ---------------------------------------------------------------- rules
+
+def _move_notices(ctx: Context) -> list[tuple[tuple[date, int], NoticeSent, str]]:
+    notices = []
+    for rec in ctx.folded:
+        ev = rec.event
+        if isinstance(ev, NoticeSent) and ev.subject == NoticeSubject.COLLATERAL_MOVE and ev.to == ctx.lender:
+            notices.append((fold_key(rec), ev, rec.event_id))
+    return notices
+
+
+def _covering_notice(notices, used: set[tuple[str, str]], item: Item, move_date: date) -> str | None:
+    """The first notice on or before the move that names the item and has not announced an earlier move of it."""
+    for (day, _), ev, event_id in notices:
+        if day > move_date:
+            break
+        if (event_id, item.collateral) in used:
+            continue
+        named = item.collateral in (ev.collateral or ()) or (item.serial is not None and item.serial in (ev.serials or ()))
+        if named:
+            used.add((event_id, item.collateral))
+            return event_id
+    return None
+
+
+def location_findings(ctx: Context, rec: Recorded, item: Item, origin: str, liens_held: set[str]) -> list[Breach]:
+    """§3(a): an uncovered move out of a restricted location, or into a protected one."""
+    ev: CollateralMoved = rec.event  # type: ignore[assignment]
+    terms = ctx.terms_on(ev.effective_date)
+    found = []
+    label = f"{item.collateral}" + (f" (serial {item.serial})" if item.serial else "")
+    for rule in sorted(terms.restricted_collateral):
+        restriction = terms.restricted_collateral[rule]
+        if restriction.holder in liens_held and origin in restriction.locations:
+            found.append(Breach(
+                f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule),
+                fold_key(rec), (rec.event_id,),
+                f"{label}, under a lien of {restriction.holder}, was moved from {origin} to {ev.to} on "
+                f"{ev.effective_date.isoformat()} without prior written notice to {ctx.lender} naming it",
+                place=origin))
+    if ev.to in terms.protected_locations and item.kind.tangible and ctx.is_borrower(item.owner):
+        rule = "protected-location-in"
+        found.append(Breach(
+            f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule), fold_key(rec), (rec.event_id,),
+            f"{label}, {item.kind.value} of {item.owner}, was moved from {origin} into {ev.to} on "
+            f"{ev.effective_date.isoformat()} without prior written notice to {ctx.lender} naming it",
+            place=ev.to))
+    return [b for b in found if b.rule in CLAUSES]
+
+
+def furnish_findings(ctx: Context) -> list[Breach]:
+    """§3(b): a material notice on a financing not forwarded to the lender within `promptly_days`."""
+    forwards: dict[str, list[tuple[date, str]]] = {}
+    for rec in ctx.events:
+        ev = rec.event
+        if isinstance(ev, NoticeForwarded) and ev.to == ctx.lender:
+            forwards.setdefault(ev.notice, []).append((ev.effective_date, rec.event_id))
+    found = []
+    for rec in ctx.folded:
+        ev = rec.event
+        if isinstance(ev, NoticeReceived):
+            if ev.to == ctx.lender:
+                continue
+            financing, category, how = ev.financing, ev.category, f"received by {ev.to} from {ev.sender}"
+        elif (isinstance(ev, NoticeSent) and ev.subject == NoticeSubject.FINANCING and ev.financing
+              and ev.to != ctx.lender and ev.sender != ctx.lender):
+            financing, category, how = ev.financing, ev.category, f"sent by {ev.sender} to {ev.to}"
+        else:
+            continue
+        terms = ctx.terms_on(ev.effective_date)
+        if terms.promptly_days is None:
+            continue
+        if category is not None and category in terms.exempt_notice_categories.get(financing, frozenset()):
+            continue
+        deadline = ev.effective_date + timedelta(days=terms.promptly_days)
+        sent = sorted(forwards.get(ev.notice, []))
+        if sent and sent[0][0] <= deadline:
+            continue
+        rule = "furnish-notices"
+        since = deadline + timedelta(days=1)
+        kind = category.value if category is not None else "financing"
+        breach = Breach(
+            f"{rule}:{rec.event_id}", rule, since, terms.grace(rule), fold_key(rec), (rec.event_id,),
+            f"notice {ev.notice} ({kind}, {financing} financing), {how} on {ev.effective_date.isoformat()}, "
+            f"was not furnished to {ctx.lender} within {terms.promptly_days} days "
+            f"(promptly_days = {terms.promptly_days} is a chosen parameter; the agreement says \"promptly\")")
+        if sent and rule in ctx.terms_on(sent[0][0]).self_curing:
+            breach.end, breach.end_state, breach.ended_by = sent[0][0], "cured", sent[0][1]
+        found.append(breach)
+    return found
+
+
+def _cap_scope(loans: dict[str, Loan], financing: str, borrower: str | None) -> Decimal:
+    return sum((l.principal for l in loans.values()
+                if l.opened.financing == financing and (borrower is None or l.opened.borrower == borrower)), ZERO)
+
+
+# ---------------------------------------------------------------- the walk
+
+def find_breaches(ctx: Context) -> list[Breach]:
+    """Every breach the known events give, with its end where a cure, waiver or self-cure ends it."""
+    endings = _endings(ctx)
+    breaches: list[Breach] = [_close(b, endings) for b in furnish_findings(ctx)]
+    notices = _move_notices(ctx)
+    used: set[tuple[str, str]] = set()
+    items: dict[str, Item] = {}
+    loans: dict[str, Loan] = {}
+    liens: dict[str, tuple[str, frozenset[str]]] = {}  # lien -> (holder, items)
+    open_caps: dict[tuple[str, str | None], Breach] = {}
+    last_principal: dict[tuple[str, str | None], Decimal] = {}
+    agreement_of_day: dict[date, list[Recorded]] = {}
+    for state in ctx.agreements.values():
+        if state.effective is not None and state.agreement.terms is not None:
+            agreement_of_day.setdefault(state.effective, []).append(state.record)
+    days = sorted({r.event.effective_date for r in ctx.folded} | set(agreement_of_day))
+    by_day = {d: list(g) for d, g in groupby(ctx.folded, key=lambda r: r.event.effective_date)}
+
+    for day in days:
+        advances: list[Recorded] = []
+        raised: dict[tuple[str, str | None], Recorded] = {}
+        for rec in by_day.get(day, []):
+            ev = rec.event
+            if isinstance(ev, CollateralMoved):
+                item = items.get(ev.collateral)
+                if item is not None and not item.disposed and item.location != ev.to:
+                    origin = item.location
+                    held = {holder for holder, covered in liens.values() if item.collateral in covered}
+                    _self_cure_location(ctx, breaches, item, ev.to, day, rec)
+                    if _covering_notice(notices, used, item, day) is None:
+                        breaches.extend(_close(b, endings) for b in location_findings(ctx, rec, item, origin, held))
+            _apply_liens(liens, rec)
+            apply_collateral(items, rec)
+            before = {k: _cap_scope(loans, *k) for k in ctx.terms_on(day).caps} if isinstance(ev, LoanAdvanced) else None
+            apply_loan(loans, rec)
+            if isinstance(ev, LoanAdvanced):
+                advances.append(rec)
+                for key in before:
+                    if _cap_scope(loans, *key) > before[key]:
+                        raised[key] = rec
+        _caps_at_end_of_day(ctx, day, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings)
+        for rec in advances:
+            _representation(ctx, rec, loans, breaches, endings)
+    return breaches
+
+
+def _apply_liens(liens: dict, rec: Recorded) -> None:
+    from ledger.events import LienGranted, LienReleased
+
+    ev = rec.event
+    if isinstance(ev, LienGranted) and ev.lien not in liens:
+        liens[ev.lien] = (ev.holder, frozenset(ev.collateral))
+    elif isinstance(ev, LienReleased):
+        liens.pop(ev.lien, None)
+
+
+def _self_cure_location(ctx: Context, breaches: list[Breach], item: Item, to: str, day: date, rec: Recorded) -> None:
+    """Where the terms make a location rule self-curing, the item's return ends the breach."""
+    self_curing = ctx.terms_on(day).self_curing
+    for b in breaches:
+        if b.end is not None or b.rule not in self_curing or b.events[0] not in item.moved_by:
+            continue
+        cured = (to != b.place) if b.rule == "protected-location-in" else (to == b.place)
+        if cured:
+            b.end, b.end_state, b.ended_by = day, "cured", rec.event_id
+
+
+def _caps_at_end_of_day(ctx, day, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings):
+    """§1(c), §1(g), §2: principal above a cap at the end of a day is unconsented debt."""
+    terms = ctx.terms_on(day)
+    self_curing = "cap" in terms.self_curing
+    for key in sorted(terms.caps, key=lambda k: (k[0], k[1] or "")):
+        cap = terms.caps[key]
+        principal = _cap_scope(loans, *key)
+        current = open_caps.get(key)
+        if current is not None and current.ended_on(day):
+            current = open_caps.pop(key)
+            current = None
+        if current is not None:
+            if self_curing and principal <= cap.amount and current.end is None:
+                current.end, current.end_state, current.ended_by = day, "cured", None
+                open_caps.pop(key)
+            continue
+        if principal <= cap.amount:
+            last_principal[key] = principal
+            continue
+        terms_took_effect = day in agreement_of_day
+        if key in last_principal and last_principal[key] > cap.amount and key not in raised and not terms_took_effect:
+            continue  # the same excess a cure or waiver already dealt with
+        cause = raised.get(key) or (agreement_of_day.get(day) or [None])[-1]
+        if cause is None:
+            continue
+        who = f"{cap.borrower}'s " if cap.borrower else ""
+        breach = Breach(
+            f"cap:{cap.financing}:{cap.borrower or '*'}:{cause.event_id}", "cap", day, terms.grace("cap"),
+            fold_key(cause), (cause.event_id,),
+            f"{who}{cap.financing} financing principal {money(principal)} exceeds the consented cap of "
+            f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}")
+        _close(breach, endings)
+        breaches.append(breach)
+        open_caps[key] = breach
+        last_principal[key] = principal
+
+
+def _representation(ctx: Context, rec: Recorded, loans: dict[str, Loan], breaches: list[Breach], endings) -> None:
+    """§5(a): an advance under a listed financing while an Event of Default continues."""
+    ev: LoanAdvanced = rec.event  # type: ignore[assignment]
+    loan = loans.get(ev.facility)
+    terms = ctx.terms_on(ev.effective_date)
+    if loan is None or loan.opened.financing not in terms.representation_financings:
+        return
+    key = fold_key(rec)
+    continuing = [b for b in breaches if b.cause < key and b.is_event_of_default_on(ev.effective_date)]
+    if not continuing:
+        return
+    rule = "no-default-at-advance"
+    names = ", ".join(sorted(b.breach for b in continuing))
+    breaches.append(_close(Breach(
+        f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule), key, (rec.event_id,),
+        f"advance of {money(ev.amount)} on {ev.facility} ({loan.opened.financing} financing) on "
+        f"{ev.effective_date.isoformat()} represented that no Event of Default existed, "
+        f"but {names} continued"), endings))
+
+
+# ---------------------------------------------------------------- the view
+
+def defaults_view(ctx: Context, header: Header, breaches: list[Breach] | None = None) -> DefaultsAnswer:
+    day = header.as_of
+    found = breaches if breaches is not None else find_breaches(ctx)
+    listed = sorted((b for b in found if b.since <= day), key=lambda b: (b.since, b.breach))
+    views = tuple(b.view(day) for b in listed)
+    states = {v.state for v in views}
+    status = "event-of-default" if "event-of-default" in states else "default" if "default" in states else "none"
+    return DefaultsAnswer(header, status, views)
+
+
+def breach_ids(ctx: Context) -> set[str]:
+    return {b.breach for b in find_breaches(ctx)}
+
+
+__all__ = ["Breach", "find_breaches", "defaults_view", "breach_ids", "CLAUSES", "AgreementExecuted"]
