@@ -192,6 +192,58 @@ def demo(db: str | None, as_json: bool) -> None:
     run_demo(db, as_json=as_json)
 
 
+@cli.command()
+@db_option
+@json_option
+@click.option("--head", "head_only", is_flag=True, help="print only the head digest POSITION:SHA256HEX")
+@click.option("--expect-head", "expect_head", help="also prove the log still extends this head digest")
+@guarded
+def audit(db: str, as_json: bool, head_only: bool, expect_head: str | None) -> None:
+    """Replay the whole log, verify its hash chain, rebuild the projections and report any difference."""
+    from ledger.audit import audit as run_audit, parse_head
+    from ledger.progress import progress_bar
+
+    if expect_head:
+        parse_head(expect_head)
+    with _open(db) as lg:
+        if head_only:
+            click.echo(lg.head())
+            return
+        total = lg.store.count()
+        with progress_bar("verifying the chain", total) as advance:
+            report = run_audit(lg.store, expect_head=expect_head, progress=advance)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        click.echo(f"audit ok: {report.events} events, chain verified, head {report.head}")
+        if expect_head:
+            click.echo(f"the log extends the expected head {expect_head}")
+        click.echo(f"projections replayed twice and identical at {len(report.digests)} date(s)")
+
+
+@cli.command()
+@db_option
+@json_option
+@click.option("--as-of", "as_of", callback=_parse_as_of, help="effective date (default today)")
+@click.option("--from", "k1", required=True, callback=_parse_known_at, help="knowledge time K1")
+@click.option("--to", "k2", required=True, callback=_parse_known_at, help="knowledge time K2")
+@guarded
+def restatement(db: str, as_json: bool, as_of, k1, k2) -> None:
+    """What changed in the answers for D between knowledge K1 and K2, and which events caused each change."""
+    from projections.restatement import restatement as build
+
+    if k1 > k2:
+        raise UsageError("--from is later than --to")
+    with _open(db) as lg:
+        report = build(lg.events(), as_of, k1, k2)
+    if as_json:
+        print_json(report.to_json())
+        return
+    from ledger import tables
+
+    tables.show_restatement(report)
+
+
 def main() -> None:
     cli(prog_name="cledger")
 

@@ -14,7 +14,10 @@ STATE_STYLE = {"event-of-default": "bold red", "default": "yellow", "cured": "gr
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=None)
+    import sys
+
+    # on a terminal, its width; in a pipe or a file, wide enough that a row stays on one line
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
 def amount(value: Decimal | None) -> str:
@@ -148,3 +151,20 @@ def events_table(rows: list[dict]) -> None:
     for r in rows:
         t.add_row(str(r["position"]), r["recorded_at"], r["effective_date"], r["type"], r["id"], r["actor"])
     console().print(t)
+
+
+def show_restatement(report) -> None:
+    t = Table(title=f"Restatement as of {report.as_of}: known at {iso_time(report.k1)} → {iso_time(report.k2)}",
+              title_justify="left")
+    for col in ("view", "subject", "field", "before", "after", "caused by"):
+        t.add_column(col)
+    import json as _json
+
+    def show(v):
+        return "" if v is None else v if isinstance(v, str) else _json.dumps(v)
+
+    for c in report.changes:
+        t.add_row(c.view, c.subject, c.field or "(whole item)", show(c.before), show(c.after), ", ".join(c.events))
+    console().print(t)
+    if not report.changes:
+        console().print("no change")
