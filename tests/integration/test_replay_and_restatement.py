@@ -60,3 +60,27 @@ def test_restatement_of_a_voided_value_names_the_void(sqlite_url, run_cli):
     accounts = [c for c in report["changes"] if c["view"] == "availability" and c["subject"] == "accounts"
                 and c["field"] == "gross"]
     assert accounts and "void-val-lpc-accounts-0329" in accounts[0]["events"]
+
+
+def test_audit_replay_script_writes_a_report_with_the_head(sqlite_url, run_cli, tmp_path):
+    """scripts/audit_replay.py verifies the log and reports each date's state with the head it was built from."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert run_cli(["record", str(scenario_path()), "--db", sqlite_url]).code == 0
+    head = run_cli(["audit", "--head", "--db", sqlite_url]).stdout.strip()
+    script = Path(__file__).resolve().parents[2] / "scripts" / "audit_replay.py"
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, str(script), "--db", sqlite_url, "--date", "1996-03-15", "--date",
+                           "1996-06-20", "--restatement", "1996-02-01:1996-03-01:1996-03-15", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["head"] == head
+    june = report["dates"][1]["status"]
+    assert june["defaults"]["status"] == "event-of-default"
+    # 13 Mar: 7,100,000 x .85 + 6,650,000 x .70 + 4,950,000.25 x .50 (half-even) = 13,165,000.12, less ineligible on 15 Mar
+    assert report["dates"][0]["status"]["availability"]["principal"] == "11668118.00"
+    assert report["restatements"][0]["changes"]
+    assert "head digest" in out.with_suffix(".md").read_text()
