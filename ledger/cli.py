@@ -244,6 +244,12 @@ def restatement(db: str, as_json: bool, as_of, k1, k2) -> None:
     tables.show_restatement(report)
 
 
+import ledger.cli_ops  # noqa: E402,F401  (registers backup)
+
+
+import ledger.cli_reports  # noqa: E402,F401  (chart, export, import-csv)
+
+
 def main() -> None:
     cli(prog_name="cledger")
 

@@ -105,6 +105,8 @@ def encode_terms(terms: Terms) -> dict[str, Any]:
             if cap.borrower is not None:
                 item["borrower"] = cap.borrower
             item["amount"] = money(cap.amount)
+            if cap.clause is not None:
+                item["clause"] = cap.clause
             caps.append(item)
         out["caps"] = caps
     if terms.promptly_days is not None:
@@ -312,11 +314,14 @@ def decode_terms(raw: Any, line: int | None, name: str = "terms") -> Terms:
         caps = []
         for i, item in enumerate(_list(raw["caps"], line, where, non_empty=False)):
             w = f"{where}[{i}]"
-            _object(item, line, w, {"financing", "borrower", "amount"}, {"financing", "amount"})
+            _object(item, line, w, {"financing", "borrower", "amount", "clause"}, {"financing", "amount"})
             borrower = item.get("borrower")
+            clause = item.get("clause")
             caps.append(Cap(_field(parse_id, item["financing"], line, f"{w}.financing"),
                             _field(parse_amount, item["amount"], line, f"{w}.amount"),
-                            None if borrower is None else _field(parse_id, borrower, line, f"{w}.borrower")))
+                            None if borrower is None else _field(parse_id, borrower, line, f"{w}.borrower"),
+                            None if clause is None else _field(lambda v: parse_text(v, max_len=64), clause, line,
+                                                               f"{w}.clause")))
         keys = [c.key for c in caps]
         if len(set(keys)) != len(keys):
             raise InputError("two caps for the same financing and borrower", line=line, field=where)

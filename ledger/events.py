@@ -73,6 +73,7 @@ class Cap:
     financing: str
     amount: Decimal
     borrower: str | None = None
+    clause: str | None = None  # the clause a breach of this cap cites (default: the cap rule's clauses)
 
     @property
     def key(self) -> tuple[str, str | None]:

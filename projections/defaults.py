@@ -58,6 +58,7 @@ class Breach:
     end_state: str | None = None  # cured or waived
     ended_by: str | None = None
     place: str | None = None  # for location rules: the location left, or the one entered
+    clause: str | None = None  # where the terms name the clause (a cap's `clause`)
 
     @property
     def event_of_default_from(self) -> date:
@@ -75,7 +76,7 @@ class Breach:
         return "event-of-default" if self.event_of_default_from <= day else "default"
 
     def view(self, day: date) -> BreachView:
-        return BreachView(self.breach, self.rule, CLAUSES[self.rule], self.since, self.event_of_default_from,
+        return BreachView(self.breach, self.rule, self.clause or CLAUSES[self.rule], self.since, self.event_of_default_from,
                           self.state_on(day), self.events, self.detail)
 
 
@@ -299,7 +300,8 @@ def _caps_at_end_of_day(ctx, day, loans, open_caps, last_principal, raised, agre
             f"cap:{cap.financing}:{cap.borrower or '*'}:{cause.event_id}", "cap", day, terms.grace("cap"),
             fold_key(cause), (cause.event_id,),
             f"{who}{cap.financing} financing principal {money(principal)} exceeds the consented cap of "
-            f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}")
+            f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}",
+            clause=cap.clause)
         _close(breach, endings)
         breaches.append(breach)
         open_caps[key] = breach

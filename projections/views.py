@@ -114,7 +114,8 @@ def liens_view(ctx: Context, header: Header) -> LiensAnswer:
             events.append(consents[name][1])
         else:
             consent, effective = "unconsented", None
-        views.append(LienView(name, ev.holder, ev.grantor, ev.kind.value, ev.collateral, ev.secures or (),
+        views.append(LienView(name, ev.holder, ev.grantor, ev.kind.value, tuple(sorted(ev.collateral)),
+                              tuple(sorted(ev.secures or ())),
                               consent, effective, tuple(events)))
     ranked = ranked_by_item(ctx, day, in_force)
     by_item = tuple(
