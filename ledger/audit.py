@@ -66,10 +66,10 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None) ->
         if stored.originator_id != LEDGER_STREAM and str(stored.originator_id) != str(LEDGER_STREAM):
             raise AuditFailure(f"{where}: the event belongs to another stream ({stored.originator_id})")
         log = next(logs, None)
+        state = bytes(stored.state)
         try:
-            body = json.loads(bytes(stored.state))
-            claimed = body.pop("chain")
-            rec = decode_state(bytes(stored.state))
+            body = json.loads(state)
+            rec = decode_state(state)
         except Exception as exc:
             event_id = log.event_id if log is not None else "?"
             raise AuditFailure(f"{where} (event {event_id}): the stored event cannot be read ({exc}); "
@@ -80,16 +80,17 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None) ->
                                "events were moved or copied")
         if stored.topic != TOPIC_PREFIX + rec.event.type_name:
             raise AuditFailure(f"{where}: stored topic {stored.topic} does not match its type {rec.event.type_name}")
-        recomputed = chain_hash(previous, body)
-        if recomputed != claimed:
-            raise AuditFailure(f"{where}: the hash chain breaks here (stored {claimed[:12]}…, computed "
-                               f"{recomputed[:12]}…); the event or one before it was altered, swapped or replaced")
-        if canonical_bytes({**body, "chain": claimed}) != bytes(stored.state):
-            raise AuditFailure(f"{where}: the stored bytes are not in canonical form; they were rewritten")
         if log is None or log.position != expected:
             raise AuditFailure(f"{where}: its row in cledger_log is missing")
-        if (log.event_id, log.chain, log.recorded_at, log.event_type) != (
-                rec.event_id, claimed, body["recorded_at"], rec.event.type_name):
+        claimed = log.chain
+        recomputed = chain_hash(previous, state)
+        if recomputed != claimed:
+            raise AuditFailure(f"{where}: the hash chain breaks here (logged {claimed[:12]}…, computed "
+                               f"{recomputed[:12]}…); the event or one before it was altered, swapped or replaced")
+        if canonical_bytes(body) != state:
+            raise AuditFailure(f"{where}: the stored bytes are not in canonical form; they were rewritten")
+        if (log.event_id, log.recorded_at, log.event_type, log.actor, log.effective_date) != (
+                rec.event_id, body["recorded_at"], rec.event.type_name, rec.actor, body["effective_date"]):
             raise AuditFailure(f"{where}: cledger_log disagrees with the stored event")
         moment = parse_time(body["recorded_at"])
         if last_time is not None and moment < last_time:

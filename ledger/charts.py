@@ -268,7 +268,7 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None) -> Timelin
     for n, name in enumerate(sorted(own_facilities)):
         principal = []
         for answer in balances:
-            f = next((f for f in answer.facilities if f.facility == name), None)
+            f = next((f for f in answer.facilities if f.facility == name), None)  # a deal has few facilities
             principal.append(_cents(f.principal) if f is not None else None)
         own.append(MoneySeries(name, name, OWN_COLOURS[n % len(OWN_COLOURS)], tuple(principal)))
     avail = tuple(_cents(a.availability) if a.classes else None for a in availability)
@@ -277,17 +277,18 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None) -> Timelin
     status = stretches(days, [d.status if d.status != "none" else None for d in defaults], stop)
 
     final = snapshot.defaults(end)
+    by_day = [{v.breach: v for v in answer.breaches} for answer in defaults]
     rows = []
     for b in final.breaches:
         states = []
-        for answer in defaults:
-            view = next((v for v in answer.breaches if v.breach == b.breach), None)
+        for views in by_day:
+            view = views.get(b.breach)
             states.append(view.state if view is not None and view.state in ("default", "event-of-default") else None)
         active = stretches(days, states, stop)
         ended = None
         if b.state in ("waived", "cured"):
-            for day, answer in zip(days, defaults):
-                view = next((v for v in answer.breaches if v.breach == b.breach), None)
+            for day, views in zip(days, by_day):
+                view = views.get(b.breach)
                 if view is not None and view.state == b.state:
                     ended = (day, b.state)
                     break
@@ -380,11 +381,12 @@ def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = 
                 Mark(ev.effective_date, "moves", "move", f"→ {ev.to}", rec.event_id, clauses))
 
     stop = end + timedelta(days=1)
+    by_day = [{c.collateral: c for c in answer.collateral} for answer in answers]
     rows = []
     for name in shown:
         values = []
-        for answer, kinds_lent in zip(answers, lent):
-            c = next((c for c in answer.collateral if c.collateral == name), None)
+        for held, kinds_lent in zip(by_day, lent):
+            c = held.get(name)
             if c is None:
                 values.append(None)
                 continue
@@ -409,12 +411,20 @@ def _dollars(amount: Decimal) -> str:
 # ---------------------------------------------------------------- drawing
 
 def _style():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
+    """matplotlib's own defaults, whatever the user's matplotlibrc says (part of "same input, same bytes")."""
     import matplotlib.style
 
     return matplotlib.style.context("default")
+
+
+def _figure(width: float, height: float):
+    """A figure drawn by the Agg renderer, without pyplot (no global state, no GUI backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
 
 
 def _money_axis(ax) -> None:
@@ -557,7 +567,6 @@ def _patch(colour: str, alpha: float = 1.0, **kw):
 
 def draw_timeline(data: Timeline):
     """The timeline as a matplotlib Figure (not yet saved)."""
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     stop = data.end + timedelta(days=1)
@@ -572,7 +581,7 @@ def draw_timeline(data: Timeline):
     n_marks = max(1, len(data.marks))
     heights = [4.6, 3.4, max(1.2, 0.5 + 0.46 * n_breaches), max(1.5, 0.5 + 0.24 * n_marks)]
     total = sum(heights) + 0.55 * 4 + 1.5
-    fig = Figure(figsize=(WIDTH_IN, total), dpi=DPI)
+    fig = _figure(WIDTH_IN, total)
     top, bottom = 1 - 1.15 / total, 0.75 / total
     grid = fig.add_gridspec(4, 1, height_ratios=heights, hspace=0.55 * 4 / sum(heights), left=0.17, right=0.74,
                             top=top, bottom=bottom)
@@ -635,7 +644,8 @@ def draw_timeline(data: Timeline):
             width = (s.stop - s.start).days
             ax.barh(y, width, left=s.start, height=0.64, color=colour, edgecolor="white", linewidth=0.5)
             word = "Event of Default" if s.value == "event-of-default" else "Default"
-            text = f"{word} from {_short(s.start)}"
+            began = b.event_of_default_from if s.value == "event-of-default" else b.since
+            text = f"{word} from {_short(began)}" if began >= data.start else f"{word} since {_day(began)}"
             if width >= span * 0.0075 * len(text):
                 ax.text(s.start + timedelta(days=width / 2), y, text, ha="center", va="center", fontsize=7.5,
                         color="white", fontweight="bold", clip_on=True)
@@ -699,12 +709,11 @@ def draw_timeline(data: Timeline):
 
 def draw_collateral(data: CollateralMap):
     """The collateral map as a matplotlib Figure (not yet saved)."""
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
     rows = max(1, len(data.rows))
     height = 2.5 + 0.42 * rows
-    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
+    fig = _figure(WIDTH_IN, height)
     top = 1 - 1.15 / height
     bottom = 1.2 / height
     ax = fig.add_axes((0.17, bottom, 0.58, top - bottom))
@@ -782,12 +791,20 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
+def _readable(path: str) -> None:
+    """Give a file made by mkstemp (0600) the mode a plain open() would have: 0666 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        _readable(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

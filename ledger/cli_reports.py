@@ -12,7 +12,20 @@ import sys
 
 import click
 
-from ledger.cli import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json
+
+def _run_as_script() -> bool:
+    """True under `python -m ledger.cli`: the group `main()` runs is then `__main__.cli`, not `ledger.cli.cli`."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return spec is not None and spec.name == "ledger.cli" and hasattr(main, "cli")
+
+
+# `python -m ledger.cli` runs cli.py as `__main__`; importing `ledger.cli` would load a second copy whose
+# group is not the one that runs, and these commands would be missing. Register on the running one.
+if _run_as_script():
+    from __main__ import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json  # type: ignore
+else:
+    from ledger.cli import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json
 from ledger.errors import UsageError
 from ledger.values import CollateralKind, ValueProblem, parse_date, utc_now
 
@@ -109,13 +122,15 @@ def export(as_of, known_at, out, csv_dir, replace, db, as_json) -> None:
     from ledger.tables import console
 
     where = f"{result.out}" + (" (one CSV file per table)" if result.format == "csv" else "")
-    table = Table(title=f"Exported to {where}: as of {as_of}, as known through log position "
-                        f"{result.known_through or '(none)'}", title_justify="left")
+    out = console()
+    out.print(f"Exported to {where}: the answers as of {as_of}, as known through log position "
+              f"{result.known_through or '(none)'}")
+    table = Table()
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in result.rows.items():
         table.add_row(name + (".csv" if result.format == "csv" else ""), f"{rows:,}")
-    console().print(table)
+    out.print(table)
 
 
 @cli.command("import-csv")

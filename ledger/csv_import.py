@@ -64,8 +64,8 @@ def event_type(name: str):
     cls = EVENT_TYPES.get(name)
     if cls is None:
         close = [t for t in EVENT_TYPES if t.lower() == name.lower().replace("-", "").replace("_", "")]
-        hint = f"; did you mean {close[0]}?" if close else ""
-        raise UsageError(f"unknown event type {name!r}{hint} Expected one of: {', '.join(sorted(EVENT_TYPES))}")
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UsageError(f"unknown event type {name!r}{hint}; expected one of: {', '.join(sorted(EVENT_TYPES))}")
     return cls
 
 
@@ -191,6 +191,9 @@ def read_csv(type_name: str, data: bytes) -> list[Incoming]:
         raise CsvInputError("expected a header row naming the columns, e.g. " + template(type_name).strip(),
                             line=1)
     header = [cell.strip() for cell in header]
+    if len(header) == 1 and LIST_SEPARATOR in header[0]:
+        raise CsvInputError("the header is one column with ';' in it: the file seems to separate columns with "
+                            "';' (a spreadsheet's regional setting); save it as CSV with commas", line=1)
     allowed = set(specs) | set(ENVELOPE_COLUMNS) | set(IGNORED_COLUMNS)
     for n, name in enumerate(header, start=1):
         if not name:

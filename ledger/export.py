@@ -326,6 +326,13 @@ def _target_checks(out: Path, replace: bool, ledger_db: str | None) -> None:
         raise UsageError(f"there is no folder {folder} for {out}")
 
 
+def _readable(path: str) -> None:
+    """Give a file made by mkstemp (0600) the mode a plain open() would have: 0666 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_sqlite(tables: Iterable[Table], out: Path) -> None:
     """Create every table with its keys and indexes, insert the rows, check, then move into place."""
     import sqlite_utils
@@ -355,6 +362,7 @@ def write_sqlite(tables: Iterable[Table], out: Path) -> None:
                 raise RuntimeError(f"SQLite integrity check of the export failed: {check}")
         finally:
             db.close()
+        _readable(tmp)
         os.replace(tmp, out)
     except BaseException:
         for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
@@ -386,6 +394,7 @@ def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool) -> None:
                 writer.writerow(list(t.columns))
                 for row in t.rows:
                     writer.writerow([csv_cell(row.get(c)) for c in t.columns])
+            _readable(tmp)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -65,9 +65,9 @@ def default_actor() -> str:
         return f"uid-{os.getuid()}"
 
 
-def chain_hash(previous: str, body: dict) -> str:
+def chain_hash(previous: str, state: bytes) -> str:
     """sha256 over the previous hash (hex, ASCII) and the event's canonical bytes: docs/hashing.md."""
-    return hashlib.sha256(previous.encode("ascii") + canonical_bytes(body)).hexdigest()
+    return hashlib.sha256(previous.encode("ascii") + state).hexdigest()
 
 
 def record_body(rec_event: Event, event_id: str, position: int, recorded_at: datetime, actor: str) -> dict:
@@ -114,6 +114,8 @@ class _Plan:
         self.already: list[str] = []
         self.names: list[tuple[str, str, int]] = []
         self._stored_cache: dict[tuple, list[Recorded]] = {}
+        self._pending: dict[str, list[Recorded]] = {}  # this batch's records by type, for the checks
+        self._book: LoanBook | None = None
 
     # -- the checks
 
@@ -155,7 +157,11 @@ class _Plan:
                     batch_names[(spec.declares, name)] = position
                     self.names.append((spec.declares, name, position))
             batch_ids[event_id] = inc
-            self.records.append(Recorded(position, event_id, recorded_at, inc.actor or self.actor, ev))
+            rec = Recorded(position, event_id, recorded_at, inc.actor or self.actor, ev)
+            self.records.append(rec)
+            self._pending.setdefault(ev.type_name, []).append(rec)
+            if self._book is not None:
+                self._book.apply(rec)
 
     def _recorded_at(self, inc: Incoming, last: datetime | None) -> datetime:
         if inc.recorded_at is None:
@@ -252,8 +258,7 @@ class _Plan:
         return self._stored_cache[types]
 
     def _known_with_batch(self, types: tuple[str, ...], position: int, event: Event) -> list[Recorded]:
-        names = set(types)
-        pending = [r for r in self.records if r.event.type_name in names]
+        pending = sorted((r for t in types for r in self._pending.get(t, ())), key=lambda r: r.position)
         here = Recorded(position, "(this line)", self.now, self.actor, event)
         return [*self._stored_of(types), *pending, here]
 
@@ -290,6 +295,7 @@ class _Plan:
                                      f"{', '.join(conditions)}", line=inc.line, field="condition")
 
     def _loans(self, day: date, position: int, event: Event):
+        """Every loan as of `day`, with installments: the full fold (waterfalls only)."""
         from projections.context import live_events, fold_key
         from projections.state import LOAN_TYPES, loans_on
 
@@ -297,8 +303,16 @@ class _Plan:
         return loans_on(sorted(live_events(known), key=fold_key), day)
 
     def _principal(self, facility: str, day: date, position: int, event: Event) -> Decimal:
-        loan = self._loans(day, position, event).get(facility)
-        return loan.principal if loan is not None else Decimal("0.00")
+        if self._book is None:
+            from projections.context import live_events
+            from projections.state import LOAN_TYPES
+
+            self._book = LoanBook()
+            stored = live_events(self._stored_of(LOAN_TYPES))
+            for rec in [*stored, *sorted((r for t in LOAN_TYPES for r in self._pending.get(t, ())),
+                                         key=lambda r: r.position)]:
+                self._book.apply(rec)
+        return self._book.principal_on(facility, day)
 
     def _resolve(self, inc: Incoming, position: int) -> ProceedsReceived:
         ev: ProceedsReceived = inc.event  # type: ignore[assignment]
@@ -386,13 +400,12 @@ class _Plan:
         previous = self.tail.chain
         finished = []
         for rec in self.records:
-            body = record_body(rec.event, rec.event_id, rec.position, rec.recorded_at, rec.actor)
-            chain = chain_hash(previous, body)
+            state = canonical_bytes(record_body(rec.event, rec.event_id, rec.position, rec.recorded_at, rec.actor))
+            chain = chain_hash(previous, state)
             previous = chain
-            body["chain"] = chain
             finished.append(attrs.evolve(rec, chain=chain))
             out.append(StoredEvent(originator_id=LEDGER_STREAM, originator_version=rec.position,
-                                   topic=TOPIC_PREFIX + rec.event.type_name, state=canonical_bytes(body)))
+                                   topic=TOPIC_PREFIX + rec.event.type_name, state=state))
         self.records = finished
         return out
 
@@ -402,6 +415,55 @@ class _Plan:
 
     def name_rows(self) -> list[tuple]:
         return list(self.names)
+
+
+class LoanBook:
+    """Principal per facility and effective date, kept as each checked event is added.
+
+    principal_on(F, D) = the facility's total less what was booked after D; checks
+    mostly ask about recent dates, so only the few later dates are walked.
+    """
+
+    def __init__(self):
+        self.total: dict[str, Decimal] = {}
+        self.by_date: dict[str, dict[date, Decimal]] = {}
+        self.dates: dict[str, list[date]] = {}
+        self.deltas: dict[str, list[tuple[str, date, Decimal]]] = {}  # event id -> what it booked
+
+    def _book(self, event_id: str, facility: str, day: date, delta: Decimal) -> None:
+        import bisect
+
+        self.total[facility] = self.total.get(facility, Decimal("0.00")) + delta
+        days = self.by_date.setdefault(facility, {})
+        if day not in days:
+            bisect.insort(self.dates.setdefault(facility, []), day)
+            days[day] = Decimal("0.00")
+        days[day] += delta
+        self.deltas.setdefault(event_id, []).append((facility, day, delta))
+
+    def apply(self, rec: Recorded) -> None:
+        ev = rec.event
+        if isinstance(ev, EventVoided):
+            for facility, day, delta in self.deltas.pop(ev.event, []):
+                self._book(f"{rec.event_id}:undo", facility, day, -delta)
+        elif ev.type_name == "LoanAdvanced":
+            self._book(rec.event_id, ev.facility, ev.effective_date, ev.amount)
+        elif isinstance(ev, PaymentReceived):
+            self._book(rec.event_id, ev.facility, ev.effective_date, -ev.amount)
+        elif isinstance(ev, ProceedsReceived):
+            for step in ev.allocations:
+                if step.resolved:
+                    self._book(rec.event_id, step.facility, ev.effective_date, -step.resolved)
+
+    def principal_on(self, facility: str, day: date) -> Decimal:
+        import bisect
+
+        dates = self.dates.get(facility, [])
+        later = self.by_date.get(facility, {})
+        principal = self.total.get(facility, Decimal("0.00"))
+        for d in dates[bisect.bisect_right(dates, day):]:
+            principal -= later[d]
+        return principal
 
 
 def _names_of(event: Event) -> Iterable:

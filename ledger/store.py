@@ -399,16 +399,14 @@ def _has_sqlite_ledger(path: Path) -> bool:
 
 
 def decode_state(state: bytes) -> Recorded:
-    """A stored event's state (canonical JSON with its chain hash) as a Recorded event."""
+    """A stored event's state (its canonical JSON) as a Recorded event; the chain hash is in cledger_log."""
     body = json.loads(state)
-    chain = body.pop("chain")
     return Recorded(
         position=body["position"],
         event_id=body["id"],
         recorded_at=parse_time(body["recorded_at"]),
         actor=body["actor"],
         event=decode(body, allow_resolved=True),
-        chain=chain,
     )
 
 
