@@ -24,7 +24,9 @@ class InputError(LedgerError):
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        text = f"{prefix}: {message}" if prefix else message
+        # whatever the input held, the message itself must be printable
+        super().__init__(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 class UsageError(LedgerError):

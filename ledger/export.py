@@ -5,7 +5,8 @@ The tables hold exactly what the query commands answer (`Snapshot.liens`,
 entity, joined by foreign keys, so that datasette, a spreadsheet or plain SQL
 can browse them:
 
-    summary                   one row: as of, known at, the last event known, status, the borrowing base
+    summary                   one row: as of, known at, the last event known and the head digest there,
+                              the borrower's status, the borrowing base
     events                    the log as known at K (what the answers rest on), voided ones flagged
     facilities                principal per facility (and each facility a lien secures)
     installments              what remains unpaid of each installment   -> facilities
@@ -102,7 +103,15 @@ def _money_columns(*names: str) -> dict[str, type]:
     return out
 
 
-def build_tables(snapshot, as_of: date) -> list[Table]:
+def head_at(lg, position: int | None) -> str | None:
+    """The head digest POSITION:SHA256HEX of the log as it stood at `position` (what `audit --expect-head` takes)."""
+    if not position:
+        return None
+    row = next(iter(lg.store.log_rows(start=position, chunk=1)), None)
+    return f"{row.position}:{row.chain}" if row is not None and row.position == position else None
+
+
+def build_tables(snapshot, as_of: date, *, head: str | None = None) -> list[Table]:
     """Every table of the export, in an order where a table comes after the tables it refers to."""
     from ledger.recording import record_body
     from projections.context import voided_ids
@@ -119,7 +128,7 @@ def build_tables(snapshot, as_of: date) -> list[Table]:
     summary = {"as_of": as_of.isoformat(), "known_at": iso_time(snapshot.known_at),
                "last_position": last.position if last else None,
                "last_recorded_at": iso_time(last.recorded_at) if last else None,
-               "head": f"{last.position}:{last.chain}" if last and last.chain else None,
+               "head": head,
                "lender": ctx.lender, "status": defaults.status}
     _money(summary, "availability", availability.availability)
     _money(summary, "borrowing_base_principal", availability.principal)
@@ -410,13 +419,13 @@ def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_d
     if out is not None:
         _target_checks(Path(out), replace, ledger_db)
     snapshot = lg.snapshot(known_at)
-    tables = build_tables(snapshot, as_of)
+    known = snapshot.ctx.known
+    tables = build_tables(snapshot, as_of, head=head_at(lg, known[-1].position if known else None))
     if out is not None:
         write_sqlite(tables, Path(out))
         target, fmt = out, "sqlite"
     else:
         write_csv(tables, Path(csv_dir), replace=replace)
         target, fmt = csv_dir, "csv"
-    known = snapshot.ctx.known
     through = f"{known[-1].position} at {iso_time(known[-1].recorded_at)}" if known else None
     return ExportResult(str(target), fmt, as_of, known_at, through, {t.name: len(t.rows) for t in tables})

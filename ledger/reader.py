@@ -35,12 +35,45 @@ class _Refused(ValueError):
     pass
 
 
-def _no_float(text: str):
-    raise _Refused(f"the number {text} has a fraction or exponent: write amounts as strings like \"418118.00\"")
+class _BadNumber(str):
+    """A JSON number the ledger refuses, kept as its text so the field holding it can be named."""
+
+    problem = ""
+
+
+class _Fraction(_BadNumber):
+    problem = "has a fraction or exponent: write amounts as strings like \"418118.00\""
+
+
+class _Huge(_BadNumber):
+    problem = "has too many digits for any amount"
+
+
+MAX_INT_DIGITS = 20
+
+
+def _int(text: str):
+    return _Huge(text) if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
 
 
 def _no_constant(text: str):
     raise _Refused(f"{text} is not a number the ledger accepts")
+
+
+def _find_bad_number(value, path: str = ""):
+    if isinstance(value, _BadNumber):
+        return path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _find_bad_number(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _find_bad_number(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -66,7 +99,7 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
     if "\x00" in text:
         raise InputError("the line contains a NUL character", line=line)
     try:
-        obj = json.loads(text, parse_float=_no_float, parse_constant=_no_constant,
+        obj = json.loads(text, parse_float=_Fraction, parse_int=_int, parse_constant=_no_constant,
                          object_pairs_hook=_no_duplicates)
     except _Refused as exc:
         raise InputError(str(exc), line=line) from None
@@ -76,6 +109,11 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
         raise InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", line=line) from None
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object (one event a line)", line=line)
+    bad = _find_bad_number(obj)
+    if bad:
+        field, number = bad
+        shown = number if len(number) <= 40 else number[:37] + "..."
+        raise InputError(f"the number {shown} {number.problem}", line=line, field=field)
     return obj
 
 

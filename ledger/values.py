@@ -154,6 +154,10 @@ def parse_text(value: object, *, max_len: int = 2000) -> str:
         raise ValueProblem(f"expected text, got {_show(value)}")
     if "\x00" in value:
         raise ValueProblem("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueProblem("text contains an unpaired surrogate (\\ud800-\\udfff), which is not a character") from None
     if len(value) > max_len:
         raise ValueProblem(f"text longer than {max_len} characters")
     return value
