@@ -124,9 +124,12 @@ def encode_terms(terms: Terms) -> dict[str, Any]:
     return out
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_bytes(body: dict[str, Any]) -> bytes:
     """The one byte form of a JSON object: sorted keys, no spaces, UTF-8."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _CANONICAL.encode(body).encode("utf-8")
 
 
 # ---------------------------------------------------------------- decoding
@@ -141,20 +144,55 @@ def decode(obj: dict[str, Any], *, line: int | None = None, allow_resolved: bool
     if "effective_date" not in obj:
         raise InputError("missing; expected an ISO date (YYYY-MM-DD)", line=line, field="effective_date")
     kwargs: dict[str, Any] = {"effective_date": _field(parse_date, obj["effective_date"], line, "effective_date")}
-    specs = field_specs(cls)
-    allowed = {s.json for s in specs} | set(ENVELOPE_FIELDS)
+    plan = _decode_plan(cls)
+    allowed = plan[0]
     for key in obj:
         if key not in allowed:
-            expected = ", ".join(s.json for s in specs)
+            expected = ", ".join(s.json for s in field_specs(cls))
             raise InputError(f"unknown field for {type_name}; its fields are: {expected}", line=line, field=key)
-    for spec in specs:
+    for spec, fast in plan[1]:
         raw = obj.get(spec.json)
         if raw is None:
             if spec.optional:
                 continue
             raise InputError(f"missing; {type_name} requires it", line=line, field=spec.json)
-        kwargs[spec.attr] = _decode_value(spec, raw, line, spec.json, allow_resolved)
+        if fast is not None:
+            try:
+                kwargs[spec.attr] = fast(raw)
+            except ValueProblem as exc:
+                raise InputError(str(exc), line=line, field=spec.json) from None
+        else:
+            kwargs[spec.attr] = _decode_value(spec, raw, line, spec.json, allow_resolved)
     return cls(**kwargs)
+
+
+def _fast_parser(spec):
+    """A one-call parser for the simple kinds (None for lists and nested objects)."""
+    if spec.kind == "id":
+        return parse_id
+    if spec.kind == "text":
+        return parse_text
+    if spec.kind == "amount":
+        return parse_amount
+    if spec.kind == "date":
+        return parse_date
+    if spec.kind == "enum":
+        enum_type = spec.enum
+        return lambda v: parse_enum(enum_type, v)
+    return None
+
+
+_PLANS: dict[type, tuple[frozenset[str], tuple]] = {}
+
+
+def _decode_plan(cls) -> tuple[frozenset[str], tuple]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        specs = field_specs(cls)
+        plan = (frozenset({s.json for s in specs} | set(ENVELOPE_FIELDS)),
+                tuple((s, _fast_parser(s)) for s in specs))
+        _PLANS[cls] = plan
+    return plan
 
 
 def _field(parser, raw, line, name):

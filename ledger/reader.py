@@ -52,12 +52,24 @@ class _Huge(_BadNumber):
 MAX_INT_DIGITS = 20
 
 
-def _int(text: str):
-    return _Huge(text) if len(text.lstrip("-")) > MAX_INT_DIGITS else int(text)
-
-
 def _no_constant(text: str):
     raise _Refused(f"{text} is not a number the ledger accepts")
+
+
+class _Flag:
+    bad_number = False
+
+
+def _fraction(text: str):
+    _Flag.bad_number = True
+    return _Fraction(text)
+
+
+def _int_checked(text: str):
+    if len(text) > MAX_INT_DIGITS:
+        _Flag.bad_number = True
+        return _Huge(text)
+    return int(text)
 
 
 def _find_bad_number(value, path: str = ""):
@@ -77,12 +89,18 @@ def _find_bad_number(value, path: str = ""):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Refused(f"the key {key!r} appears twice in one object")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _Refused(f"the key {key!r} appears twice in one object")
+            seen.add(key)
     return out
+
+
+_DECODER = json.JSONDecoder(parse_float=_fraction, parse_int=_int_checked, parse_constant=_no_constant,
+                            object_pairs_hook=_no_duplicates)
 
 
 def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
@@ -99,8 +117,8 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
     if "\x00" in text:
         raise InputError("the line contains a NUL character", line=line)
     try:
-        obj = json.loads(text, parse_float=_Fraction, parse_int=_int, parse_constant=_no_constant,
-                         object_pairs_hook=_no_duplicates)
+        _Flag.bad_number = False
+        obj = _DECODER.decode(text)
     except _Refused as exc:
         raise InputError(str(exc), line=line) from None
     except RecursionError:
@@ -109,7 +127,7 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
         raise InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", line=line) from None
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object (one event a line)", line=line)
-    bad = _find_bad_number(obj)
+    bad = _find_bad_number(obj) if _Flag.bad_number else None
     if bad:
         field, number = bad
         shown = number if len(number) <= 40 else number[:37] + "..."

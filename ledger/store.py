@@ -109,11 +109,14 @@ def parse_url(url: str) -> StoreUrl:
 
 # ---------------------------------------------------------------- recorders
 
-def _side_table_statements(q: str) -> list[str]:
-    """CREATE statements for the side tables; `q` is the schema prefix ('' on SQLite)."""
+def _side_table_statements(q: str, key_type: str = "BIGINT") -> list[str]:
+    """CREATE statements for the side tables; `q` is the schema prefix ('' on SQLite).
+
+    On SQLite the position is `INTEGER PRIMARY KEY`, the rowid itself (one index fewer to write).
+    """
     return [
         f"CREATE TABLE IF NOT EXISTS {q}cledger_log ("
-        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, "
+        f"position {key_type} PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL, "
         "effective_date TEXT NOT NULL, recorded_at TEXT NOT NULL, actor TEXT NOT NULL, chain TEXT NOT NULL)",
         f"CREATE INDEX IF NOT EXISTS cledger_log_recorded_at ON {q}cledger_log (recorded_at)",
         f"CREATE TABLE IF NOT EXISTS {q}cledger_names ("
@@ -126,7 +129,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     """The library's SQLite recorder, writing the ledger's log rows in the same transaction."""
 
     def construct_create_table_statements(self) -> list[str]:
-        statements = super().construct_create_table_statements() + _side_table_statements("")
+        statements = super().construct_create_table_statements() + _side_table_statements("", "INTEGER")
         for table in (self.events_table_name, *SIDE_TABLES):
             for action in ("UPDATE", "DELETE"):
                 statements.append(

@@ -164,11 +164,14 @@ def parse_text(value: object, *, max_len: int = 2000) -> str:
 
 
 def parse_enum(enum_type: type[enum.Enum], value: object):
+    try:
+        return enum_type._value2member_map_[value] if isinstance(value, str) else _no_member(enum_type, value)
+    except KeyError:
+        return _no_member(enum_type, value)
+
+
+def _no_member(enum_type, value):
     allowed = [m.value for m in enum_type]
-    if isinstance(value, str):
-        for member in enum_type:
-            if member.value == value:
-                return member
     raise ValueProblem(f"expected one of {', '.join(allowed)}, got {_show(value)}")
 
 
