@@ -136,13 +136,17 @@ def _known_through(snapshot) -> str | None:
     return f"{last.position} at {iso_time(last.recorded_at)}"
 
 
-def _known_label(snapshot) -> str:
+def _known_label(snapshot, explicit: bool = False) -> str:
+    """What the chart knew: the last event known (never the wall clock, so that redrawing gives the same bytes).
+
+    With an explicit --known-at the time asked for is printed as well, since it is one of the options."""
     known = snapshot.ctx.known
+    asked = f"as known at {snapshot.known_at.strftime('%Y-%m-%d %H:%M')} UTC: " if explicit else "as known: "
     if not known:
-        return "as known at: nothing recorded yet"
+        return asked + "nothing recorded yet"
     last = known[-1]
-    return (f"as known at {last.recorded_at.strftime('%Y-%m-%d %H:%M')} UTC "
-            f"(the ledger up to log position {last.position})")
+    return (f"{asked}the ledger up to log position {last.position}, "
+            f"recorded {last.recorded_at.strftime('%Y-%m-%d %H:%M')} UTC")
 
 
 def _party_name(snapshot, party: str | None) -> str:
@@ -223,7 +227,7 @@ def _series_key(financing: str, borrower: str | None) -> str:
     return financing if borrower is None else f"{financing} / {borrower}"
 
 
-def timeline_data(snapshot, start: date, end: date, *, progress=None) -> Timeline:
+def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_known_at: bool = False) -> Timeline:
     """Sample the answers on every day that can change them and shape them for the timeline."""
     days = sample_days(snapshot, start, end)
     lender = snapshot.ctx.lender
@@ -318,7 +322,8 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None) -> Timelin
             marks.append(Mark(ev.effective_date, "notices", "notice-forwarded",
                               f"{ev.notice} forwarded to {ev.to}", rec.event_id, clauses))
 
-    return Timeline(start, end, tuple(days), lender, _party_name(snapshot, lender), _known_label(snapshot),
+    return Timeline(start, end, tuple(days), lender, _party_name(snapshot, lender),
+                    _known_label(snapshot, explicit_known_at),
                     tuple(others), tuple(own), avail, tuple(status), final.status, tuple(rows), tuple(marks),
                     tuple(_terms_dates(snapshot, start, end)))
 
@@ -348,7 +353,8 @@ KIND_ORDER = {k.value: i for i, k in enumerate(
     (CollateralKind.EQUIPMENT, CollateralKind.INVENTORY, CollateralKind.ACCOUNTS, CollateralKind.REAL_PROPERTY))}
 
 
-def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = (), progress=None) -> CollateralMap:
+def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = (), progress=None,
+                    explicit_known_at: bool = False) -> CollateralMap:
     """Sample eligibility on every day that can change it: where each item was, and whether it counted."""
     wanted = set(kinds)
     days = sample_days(snapshot, start, end)
@@ -398,7 +404,8 @@ def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = 
         note = f"{_dollars(last.value)}  ·  liens: {liens}"
         rows.append(ItemRow(name, items[name], f"{name}  ({items[name]})", note,
                             tuple(stretches(days, values, stop)), tuple(moves.get(name, ()))))
-    return CollateralMap(start, end, _party_name(snapshot, snapshot.ctx.lender), _known_label(snapshot),
+    return CollateralMap(start, end, _party_name(snapshot, snapshot.ctx.lender),
+                         _known_label(snapshot, explicit_known_at),
                          tuple(rows), hidden, tuple(_terms_dates(snapshot, start, end)))
 
 
@@ -825,7 +832,7 @@ def check_out_path(out: str) -> Path:
 
 
 def render(snapshot, chart: str, start: date, end: date, *, kinds: Iterable[str] = (),
-           progress=None) -> tuple[bytes, dict[str, int]]:
+           progress=None, explicit_known_at: bool = False) -> tuple[bytes, dict[str, int]]:
     """The PNG bytes of one chart and a few counts describing it."""
     if chart not in CHARTS:
         raise UsageError(f"no chart {chart!r}; expected one of {', '.join(CHARTS)}")
@@ -833,14 +840,15 @@ def render(snapshot, chart: str, start: date, end: date, *, kinds: Iterable[str]
         raise UsageError("--from is later than --to")
     with _style():
         if chart == "timeline":
-            data = timeline_data(snapshot, start, end, progress=progress)
+            data = timeline_data(snapshot, start, end, progress=progress, explicit_known_at=explicit_known_at)
             fig = draw_timeline(data)
             summary = {"financings": len(data.others), "facilities_of_lender": len(data.own),
                        "breaches": len(data.breaches),
                        "moves": sum(1 for m in data.marks if m.lane == "moves"),
                        "notices": sum(1 for m in data.marks if m.lane == "notices")}
         else:
-            data = collateral_data(snapshot, start, end, kinds=kinds, progress=progress)
+            data = collateral_data(snapshot, start, end, kinds=kinds, progress=progress,
+                                   explicit_known_at=explicit_known_at)
             fig = draw_collateral(data)
             summary = {"items": len(data.rows), "items_not_shown": data.hidden,
                        "moves": sum(len(r.moves) for r in data.rows)}
@@ -848,7 +856,7 @@ def render(snapshot, chart: str, start: date, end: date, *, kinds: Iterable[str]
 
 
 def write_chart(lg, chart: str, start: date, end: date, known_at: datetime, out: str, *,
-                kinds: Sequence[str] = ()) -> ChartResult:
+                kinds: Sequence[str] = (), explicit_known_at: bool = False) -> ChartResult:
     """Draw `chart` for the ledger `lg` as known at `known_at` and write it to `out` (a .png)."""
     from ledger.progress import progress_bar
 
@@ -856,7 +864,8 @@ def write_chart(lg, chart: str, start: date, end: date, known_at: datetime, out:
     snapshot = lg.snapshot(known_at)
     total = len(sample_days(snapshot, start, end)) if start <= end else 0
     with progress_bar(f"drawing the {chart} chart", total, min_total=300) as advance:
-        data, summary = render(snapshot, chart, start, end, kinds=kinds, progress=advance)
+        data, summary = render(snapshot, chart, start, end, kinds=kinds, progress=advance,
+                               explicit_known_at=explicit_known_at)
     _write_atomically(path, data)
     return ChartResult(chart, str(path), start, end, known_at, _known_through(snapshot),
                        hashlib.sha256(data).hexdigest(), len(data), summary)

@@ -82,7 +82,8 @@ def chart(chart_name, start, end, out, known_at, kinds, db, as_json) -> None:
     if start > end:
         raise UsageError("--from is later than --to")
     with _open_existing(db) as lg:
-        result = write_chart(lg, chart_name, start, end, known_at, out, kinds=kinds)
+        given = click.get_current_context().get_parameter_source("known_at") != click.core.ParameterSource.DEFAULT
+        result = write_chart(lg, chart_name, start, end, known_at, out, kinds=kinds, explicit_known_at=given)
     if as_json:
         print_json(result.to_json())
         return

@@ -33,6 +33,7 @@ from ledger.events import (
     Event,
     EventVoided,
     FacilityOpened,
+    LoanAdvanced,
     PaymentReceived,
     PriorityAgreed,
     ProceedsReceived,
@@ -129,6 +130,7 @@ class _Plan:
         self._stored_cache: dict[tuple, list[Recorded]] = {}
         self._pending: dict[str, list[Recorded]] = {}  # this batch's records by type, for the checks
         self._book: LoanBook | None = None
+        self._by_id: dict[str, Recorded] = {}
 
     # -- the checks
 
@@ -171,10 +173,28 @@ class _Plan:
                     self.names.append((spec.declares, name, position))
             batch_ids[event_id] = inc
             rec = Recorded(position, event_id, recorded_at, inc.actor or self.actor, ev)
+            if isinstance(ev, EventVoided):
+                self._void_in_batch(ev.event, voided_positions, stored)
             self.records.append(rec)
+            self._by_id[event_id] = rec
             self._pending.setdefault(ev.type_name, []).append(rec)
             if self._book is not None:
                 self._book.apply(rec)
+
+    def _void_in_batch(self, target: str, voided_positions: set[int], stored: dict) -> None:
+        """Keep the voided positions current as the batch voids (or un-voids) earlier events."""
+        rec = self._by_id.get(target) or stored.get(target)
+        if rec is None:
+            found = self.store.find_events([target])
+            rec = found.get(target)
+        if rec is None:
+            return
+        if isinstance(rec.event, EventVoided):
+            restored = self._by_id.get(rec.event.event) or self.store.find_events([rec.event.event]).get(rec.event.event)
+            if restored is not None:
+                voided_positions.discard(restored.position)
+        else:
+            voided_positions.add(rec.position)
 
     def _recorded_at(self, inc: Incoming, last: datetime | None) -> datetime:
         if inc.recorded_at is None:
@@ -276,6 +296,10 @@ class _Plan:
             raise InputError("an installment schedule belongs to a term facility", line=inc.line, field="installments")
         if isinstance(ev, (ConditionSatisfied, ConditionWaived)):
             self._check_condition(inc)
+        if isinstance(ev, (LoanAdvanced, PaymentReceived)):
+            self._check_opened(inc, [(ev.facility, "facility")])
+        if isinstance(ev, ProceedsReceived):
+            self._check_opened(inc, [(s.facility, f"apply[{i}].facility") for i, s in enumerate(ev.allocations)])
         if isinstance(ev, PaymentReceived):
             owed = self._principal(ev.facility, ev.effective_date, position, ev)
             if ev.amount > owed:
@@ -311,16 +335,28 @@ class _Plan:
         return loans_on(sorted(live_events(known), key=fold_key), day)
 
     def _principal(self, facility: str, day: date, position: int, event: Event) -> Decimal:
+        return self._loanbook().principal_on(facility, day)
+
+    def _loanbook(self) -> "LoanBook":
         if self._book is None:
             from projections.context import live_events
             from projections.state import LOAN_TYPES
 
             self._book = LoanBook()
-            stored = live_events(self._stored_of(LOAN_TYPES))
+            stored = self._stored_of(LOAN_TYPES)  # voids included: the book applies them itself
             for rec in [*stored, *sorted((r for t in LOAN_TYPES for r in self._pending.get(t, ())),
                                          key=lambda r: r.position)]:
                 self._book.apply(rec)
-        return self._book.principal_on(facility, day)
+        return self._book
+
+    def _check_opened(self, inc: Incoming, facilities: list[tuple[str, str]]) -> None:
+        """Money cannot move on a facility before the date it was opened."""
+        book = self._loanbook()
+        for facility, field in facilities:
+            opened = book.opened.get(facility)
+            if opened is not None and inc.event.effective_date < opened:
+                raise InputError(f"{facility} was opened on {opened.isoformat()}, after this event's effective date "
+                                 f"{inc.event.effective_date.isoformat()}", line=inc.line, field=field)
 
     def _resolve(self, inc: Incoming, position: int) -> ProceedsReceived:
         ev: ProceedsReceived = inc.event  # type: ignore[assignment]
@@ -443,6 +479,7 @@ class LoanBook:
         self.by_date: dict[str, dict[date, Decimal]] = {}
         self.dates: dict[str, list[date]] = {}
         self.deltas: dict[str, list[tuple[str, date, Decimal]]] = {}  # event id -> what it booked
+        self.opened: dict[str, date] = {}
 
     def _book(self, event_id: str, facility: str, day: date, delta: Decimal) -> None:
         import bisect
@@ -458,8 +495,11 @@ class LoanBook:
     def apply(self, rec: Recorded) -> None:
         ev = rec.event
         if isinstance(ev, EventVoided):
+            # the void books the reversal as its own, so voiding the void restores the original
             for facility, day, delta in self.deltas.pop(ev.event, []):
-                self._book(f"{rec.event_id}:undo", facility, day, -delta)
+                self._book(rec.event_id, facility, day, -delta)
+        elif isinstance(ev, FacilityOpened):
+            self.opened.setdefault(ev.facility, ev.effective_date)
         elif ev.type_name == "LoanAdvanced":
             self._book(rec.event_id, ev.facility, ev.effective_date, ev.amount)
         elif isinstance(ev, PaymentReceived):
@@ -480,7 +520,7 @@ class LoanBook:
         return principal
 
 
-_CHECKED = {FacilityOpened, ConditionSatisfied, ConditionWaived, PaymentReceived, ProceedsReceived,
+_CHECKED = {LoanAdvanced, FacilityOpened, ConditionSatisfied, ConditionWaived, PaymentReceived, ProceedsReceived,
             PriorityAgreed, DefaultWaived, DefaultCured, EventVoided}
 _ID_SPECS: dict[type, tuple] = {}
 
