@@ -244,9 +244,12 @@ def restatement(db: str, as_json: bool, as_of, k1, k2) -> None:
     tables.show_restatement(report)
 
 
-import ledger.cli_ops  # noqa: E402,F401  (registers backup)
+# `python -m ledger.cli` runs this file as `__main__`: make `import ledger.cli` (in the command modules
+# below) find this module rather than load a second copy with another group.
+if __name__ == "__main__":
+    sys.modules.setdefault("ledger.cli", sys.modules[__name__])
 
-
+import ledger.cli_ops  # noqa: E402,F401  (backup)
 import ledger.cli_reports  # noqa: E402,F401  (chart, export, import-csv)
 
 

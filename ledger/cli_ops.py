@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 
 import click
 
@@ -31,9 +30,3 @@ def backup(file: str, db: str, as_json: bool) -> None:
     else:
         click.echo(f"backed up {result.events} event(s) to {result.path}; head {result.head}")
 
-
-# `python -m ledger.cli` runs cli.py as `__main__`, a second module beside `ledger.cli`: the decorator above
-# registered `backup` on `ledger.cli.cli` only, so register it on the group that will run as well.
-_running = sys.modules.get("__main__")
-if getattr(getattr(_running, "__spec__", None), "name", None) == "ledger.cli" and getattr(_running, "cli", cli) is not cli:
-    _running.cli.add_command(backup)

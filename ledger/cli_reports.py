@@ -13,19 +13,7 @@ import sys
 import click
 
 
-def _run_as_script() -> bool:
-    """True under `python -m ledger.cli`: the group `main()` runs is then `__main__.cli`, not `ledger.cli.cli`."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    return spec is not None and spec.name == "ledger.cli" and hasattr(main, "cli")
-
-
-# `python -m ledger.cli` runs cli.py as `__main__`; importing `ledger.cli` would load a second copy whose
-# group is not the one that runs, and these commands would be missing. Register on the running one.
-if _run_as_script():
-    from __main__ import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json  # type: ignore
-else:
-    from ledger.cli import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json
+from ledger.cli import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json
 from ledger.errors import UsageError
 from ledger.values import CollateralKind, ValueProblem, parse_date, utc_now
 
