@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+import os
+import sqlite3
 from pathlib import Path
 from typing import IO, Any, Iterable, Sequence
 
@@ -50,15 +52,68 @@ def _as_time(value: datetime | date | str | None) -> datetime:
         raise UsageError(f"--known-at: {exc}") from None
 
 
-class Ledger:
-    """An open ledger: record events, ask the four questions as of any date, as known at any time."""
+def projection_path(store: Store) -> Path:
+    """Where the read models of a ledger live: beside a SQLite ledger; in a per-user cache for PostgreSQL."""
+    override = os.environ.get("CLEDGER_PROJECTIONS")
+    if override:
+        return Path(override)
+    loc = store.location
+    if loc.backend == "sqlite":
+        path = Path(loc.path)
+        return path.with_name(path.name + ".projections")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cledger"
+    return cache / f"{loc.host}-{loc.port}-{loc.dbname}-{loc.schema}.projections"
 
-    def __init__(self, store: Store):
+
+class Ledger:
+    """An open ledger: record events, ask the four questions as of any date, as known at any time.
+
+    Answers come from the read models (`projections.readmodel`), caught up with
+    the log before each answer; `reference=True` answers from the pure fold of
+    the whole log instead (what the read models are tested against).
+    """
+
+    def __init__(self, store: Store, *, reference: bool = False):
         self.store = store
+        self.reference = reference or os.environ.get("CLEDGER_REFERENCE") == "1"
         self._cache: tuple[int, list[Recorded]] | None = None
+        self._model = None
 
     def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
         self.store.close()
+
+    @property
+    def model(self):
+        """The read models, opened (and created) on first use; None where they cannot be kept."""
+        if self._model is None:
+            from projections.readmodel import ReadModel
+
+            path = projection_path(self.store)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._model = ReadModel(path)
+            except (OSError, sqlite3.Error):
+                self._model = False  # a read-only place: answer from the fold
+        return self._model or None
+
+    def refresh(self) -> int:
+        """Bring the read models up to the log's tail (resumable; rebuilt if the ledger was replaced)."""
+        model = self.model
+        if model is None:
+            return 0
+        try:
+            return model.catch_up(self.store)
+        except sqlite3.OperationalError:
+            return 0  # another process is catching up: it will get there
+
+    def rebuild(self) -> int:
+        model = self.model
+        if model is None:
+            return 0
+        model.clear()
+        return model.catch_up(self.store)
 
     def __enter__(self) -> "Ledger":
         return self
@@ -69,7 +124,13 @@ class Ledger:
     # -- writing
 
     def record_lines(self, lines: Iterable[str | bytes], *, actor: str | None = None) -> RecordResult:
-        return record(self.store, list(read_lines(lines)), actor=actor)
+        return self.after_record(record(self.store, list(read_lines(lines)), actor=actor))
+
+    def after_record(self, result: RecordResult) -> RecordResult:
+        """Bring the read models up to date after a record (they also catch up before any answer)."""
+        if result.recorded and not self.reference:
+            self.refresh()
+        return result
 
     def record_file(self, path: str | Path, *, actor: str | None = None) -> RecordResult:
         with open(path, "rb") as fh:
@@ -79,7 +140,7 @@ class Ledger:
         return self.record_lines(stream, actor=actor)
 
     def record(self, events: Sequence[dict[str, Any]], *, actor: str | None = None) -> RecordResult:
-        return record(self.store, list(read_objects(events)), actor=actor)
+        return self.after_record(record(self.store, list(read_objects(events)), actor=actor))
 
     # -- reading
 
@@ -92,6 +153,12 @@ class Ledger:
 
     def snapshot(self, known_at: datetime | date | str | None = None) -> Snapshot:
         k = _as_time(known_at)
+        if not self.reference and self.model is not None:
+            from projections.query import ReadModelSnapshot
+
+            self.refresh()
+            if self.model.position >= self.store.tail().position:
+                return ReadModelSnapshot(self.model, self.store.position_known_at(k), k)
         return Snapshot(self.events(), k)
 
     def liens(self, as_of=None, known_at=None):
@@ -117,6 +184,6 @@ class Ledger:
         return f"{tail.position}:{tail.chain}"
 
 
-def open_ledger(url: str, *, create: bool = True) -> Ledger:
+def open_ledger(url: str, *, create: bool = True, reference: bool = False) -> Ledger:
     """Open (by default creating) the ledger at `url` (sqlite:///file.db or postgresql://...)."""
-    return Ledger(open_store(url, create=create))
+    return Ledger(open_store(url, create=create), reference=reference)

@@ -228,7 +228,11 @@ def _series_key(financing: str, borrower: str | None) -> str:
 
 
 def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_known_at: bool = False) -> Timeline:
-    """Sample the answers on every day that can change them and shape them for the timeline."""
+    """Sample the answers on every day that can change them and shape them for the timeline.
+
+    `snapshot` is the reference fold's (`open_ledger(..., reference=True)`): the days sampled come from
+    every known event, which the read models' snapshot does not load.
+    """
     days = sample_days(snapshot, start, end)
     lender = snapshot.ctx.lender
     balances, defaults, availability = [], [], []

@@ -129,7 +129,7 @@ def record(file: str, db: str, actor: str | None) -> None:
     from ledger.recording import record as do_record
 
     with _open(db, create=True) as lg:
-        result = do_record(lg.store, incoming, actor=actor)
+        result = lg.after_record(do_record(lg.store, incoming, actor=actor))
     msg = f"recorded {len(result.recorded)} event(s)"
     if result.already:
         msg += f"; {len(result.already)} already recorded (retry, left as they were)"

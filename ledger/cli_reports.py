@@ -32,7 +32,8 @@ def _parse_day(ctx, param, value):
 def _open_existing(db: str):
     from ledger.api import open_ledger
 
-    return open_ledger(db, create=False)  # a query never creates a ledger (exit 3)
+    # charts and exports read the whole known context (every move and notice), so they use the reference fold
+    return open_ledger(db, create=False, reference=True)  # a query never creates a ledger (exit 3)
 
 
 def _say(message: str) -> None:

@@ -55,3 +55,63 @@ class Snapshot:
 
     def view(self, name: str, as_of: date):
         return getattr(self, name)(as_of)
+
+
+class ReadModelSnapshot(Snapshot):
+    """The same answers as `Snapshot`, from the materialised read models instead of a full fold.
+
+    Liens and terms come from the few events that carry them (agreements,
+    liens, consents, ...), folded as in `Snapshot`; collateral and loans come
+    from the read model's tables as of D and known at position k. Defaults
+    still fold (every event but valuations): see docs/performance.md.
+    """
+
+    def __init__(self, model, k: int, known_at: datetime):
+        from ledger.events import EVENT_TYPES
+
+        self.known_at = known_at
+        self.model = model
+        self.k = k
+        from projections.readmodel import TERMS_TYPES
+
+        self.ctx = Context(model.events_of(TERMS_TYPES, k))
+        self._full_types = [t for t in EVENT_TYPES if t not in ("CollateralValued", "EventVoided")]
+        self._full = None
+        self._breaches = None
+
+    @property
+    def full_ctx(self) -> Context:
+        if self._full is None:
+            self._full = Context(self.model.events_of(self._full_types, self.k))
+        return self._full
+
+    @property
+    def breaches(self):
+        if self._breaches is None:
+            self._breaches = find_breaches(self.full_ctx)
+        return self._breaches
+
+    def _opened(self):
+        return {name: rec.event for name, rec in self.ctx.facilities.items()}
+
+    def eligibility(self, as_of: date):
+        return eligibility_view(self.ctx, self.header(as_of), self.model.items_on(as_of, self.k))
+
+    def balances(self, as_of: date):
+        return balances_view(self.ctx, self.header(as_of), self.model.loans_on(as_of, self.k, self._opened()))
+
+    def availability(self, as_of: date):
+        header = self.header(as_of)
+        eligibility = eligibility_view(self.ctx, header, self.model.items_on(as_of, self.k))
+        return availability_view(self.ctx, header, eligibility, self.model.loans_on(as_of, self.k, self._opened()))
+
+    def status(self, as_of: date) -> StatusAnswer:
+        header = self.header(as_of)
+        loans = self.model.loans_on(as_of, self.k, self._opened())
+        eligibility = eligibility_view(self.ctx, header, self.model.items_on(as_of, self.k))
+        return StatusAnswer(header, liens_view(self.ctx, header), eligibility, balances_view(self.ctx, header, loans),
+                            defaults_view(self.full_ctx, header, self.breaches),
+                            availability_view(self.ctx, header, eligibility, loans))
+
+    def defaults(self, as_of: date):
+        return defaults_view(self.full_ctx, self.header(as_of), self.breaches)

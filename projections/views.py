@@ -24,7 +24,7 @@ from projections.results import (
     RankedLien,
     Reason,
 )
-from projections.state import LienState, collateral_on, liens_on, loans_on
+from projections.state import Item, LienState, Loan, collateral_on, liens_on, loans_on
 
 ZERO = Decimal("0.00")
 
@@ -127,10 +127,11 @@ def liens_view(ctx: Context, header: Header) -> LiensAnswer:
 
 # ---------------------------------------------------------------- eligibility
 
-def eligibility_view(ctx: Context, header: Header) -> EligibilityAnswer:
+def eligibility_view(ctx: Context, header: Header, items: dict[str, Item] | None = None) -> EligibilityAnswer:
+    """Every item held on D with its reasons; `items` as of D may come from a read model instead of the fold."""
     day = header.as_of
     terms = ctx.terms_on(day)
-    items = collateral_on(ctx.folded, day)
+    items = items if items is not None else collateral_on(ctx.folded, day)
     ranked = ranked_by_item(ctx, day, liens_on(ctx.folded, day)) if terms.first_priority_required else {}
     out = []
     for name in sorted(items):
@@ -159,9 +160,10 @@ def eligibility_view(ctx: Context, header: Header) -> EligibilityAnswer:
 
 # ---------------------------------------------------------------- balances
 
-def balances_view(ctx: Context, header: Header) -> BalancesAnswer:
+def balances_view(ctx: Context, header: Header, loans: dict[str, Loan] | None = None) -> BalancesAnswer:
+    """Every facility opened by D; `loans` as of D may come from a read model instead of the fold."""
     day = header.as_of
-    loans = loans_on(ctx.folded, day)
+    loans = loans if loans is not None else loans_on(ctx.folded, day)
     facilities = []
     for name in sorted(loans):
         loan = loans[name]
@@ -182,7 +184,8 @@ def balances_view(ctx: Context, header: Header) -> BalancesAnswer:
 
 # ---------------------------------------------------------------- availability
 
-def availability_view(ctx: Context, header: Header, eligibility: EligibilityAnswer | None = None) -> AvailabilityAnswer:
+def availability_view(ctx: Context, header: Header, eligibility: EligibilityAnswer | None = None,
+                      loans: dict[str, Loan] | None = None) -> AvailabilityAnswer:
     day = header.as_of
     terms = ctx.terms_on(day)
     eligibility = eligibility or eligibility_view(ctx, header)
@@ -201,6 +204,6 @@ def availability_view(ctx: Context, header: Header, eligibility: EligibilityAnsw
                     by_rule[reason.rule] = by_rule.get(reason.rule, ZERO) + item.value
         available = ((gross - ineligible) * Decimal(rate)).quantize(CENT, rounding=ROUND_HALF_EVEN)
         classes.append(AvailabilityClass(kind, gross, ineligible, rate, available, tuple(sorted(by_rule.items()))))
-    loans = loans_on(ctx.folded, day)
+    loans = loans if loans is not None else loans_on(ctx.folded, day)
     principal = sum((loans[f].principal for f in terms.borrowing_base_facilities if f in loans), ZERO)
     return AvailabilityAnswer(header, tuple(classes), principal, terms.borrowing_base_facilities)

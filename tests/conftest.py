@@ -39,6 +39,14 @@ def postgres_url():
     yield f"{PG_BASE}?schema={schema}"
     with _pg_admin() as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    from ledger.api import projection_path
+    from ledger.store import parse_url
+
+    class _Where:
+        location = parse_url(f"{PG_BASE}?schema={schema}")
+
+    for leftover in projection_path(_Where).parent.glob(f"*-{schema}.projections*"):
+        leftover.unlink()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -145,7 +145,7 @@ def test_the_timeline_follows_principal_caps_and_breaches_of_the_scenario(sqlite
     """The sampled lines and bands are the scenario's figures: caps passed on 15 May, the waiver of 19 April."""
     from ledger.charts import collateral_data, timeline_data
 
-    with open_ledger(sqlite_url) as lg:
+    with open_ledger(sqlite_url, reference=True) as lg:
         lg.record_file(SCENARIO)
         snapshot = lg.snapshot()
         data = timeline_data(snapshot, date(1996, 1, 1), date(1996, 8, 1))

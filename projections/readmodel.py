@@ -1,0 +1,283 @@
+"""Materialised bitemporal read models in a SQLite projection database (sqlite-utils).
+
+The fold in `projections.query` is the reference; these tables make the same
+answers fast on a large ledger. Every row is one event's fact with both time
+axes on it:
+
+- `effective` (D axis): the event's effective date;
+- `position` (fold order) and `known_from`/`voided_at` (K axis): the row counts
+  for a query known at log position k when `known_from <= k` and it was not
+  voided by then (`voided_at IS NULL OR voided_at > k`). A void sets
+  `voided_at`; voiding the void re-inserts the row with `known_from` at the
+  second void, so every (D, K) stays answerable.
+
+Tables (open the file in datasette or any SQLite tool):
+- `rm_tracking`: the log position applied so far and its chain hash (resumable,
+  and a rewritten ledger is detected and the models rebuilt);
+- `rm_index`: event id to position and type (voids find their target here);
+- `rm_events`: every event except valuations, as its canonical JSON body;
+- `rm_items`: collateral registrations; `rm_moves`; `rm_disposals`;
+- `rm_values`: registered values and revaluations;
+- `rm_loans`: principal changes in cents (advances +, payments and applied
+  proceeds −) with the payment order, per facility.
+Money is kept in integer cents, so sums are exact in SQL.
+
+Each catch-up chunk is one transaction that also moves `rm_tracking`, so a
+crash leaves the models at a chunk boundary and the next run resumes there.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import sqlite_utils
+
+from ledger.codec import decode
+from ledger.events import (
+    CollateralDisposed,
+    CollateralMoved,
+    CollateralRegistered,
+    CollateralValued,
+    EventVoided,
+    FacilityOpened,
+    LoanAdvanced,
+    PaymentReceived,
+    ProceedsReceived,
+    Recorded,
+)
+from ledger.values import PaymentOrder, parse_time
+from projections.state import Item, Loan, new_loan
+
+LIVE = "known_from <= :k AND (voided_at IS NULL OR voided_at > :k)"
+FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values", "rm_loans")
+# What the liens, eligibility, balances and availability answers need beyond the fact tables.
+TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
+               "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
+SCHEMA_VERSION = 1
+
+
+def cents(amount: Decimal) -> int:
+    return int(amount * 100)
+
+
+def from_cents(value: int) -> Decimal:
+    return (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+class ReadModel:
+    """The projection database of one ledger."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.db = sqlite_utils.Database(self.path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._create()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ schema
+
+    def _create(self) -> None:
+        db = self.db
+        fact = {"position": int, "known_from": int, "voided_at": int, "effective": str}
+        if "rm_tracking" not in db.table_names():
+            db["rm_tracking"].create({"name": str, "position": int, "chain": str, "version": int}, pk="name")
+            db["rm_index"].create({"event_id": str, "position": int, "type": str}, pk="event_id")
+            db["rm_events"].create({**fact, "type": str, "body": str})
+            db["rm_items"].create({**fact, "collateral": str, "kind": str, "owner": str, "location": str,
+                                   "serial": str, "value_cents": int})
+            db["rm_moves"].create({**fact, "collateral": str, "to_location": str})
+            db["rm_disposals"].create({**fact, "collateral": str})
+            db["rm_values"].create({**fact, "collateral": str, "value_cents": int})
+            db["rm_loans"].create({**fact, "facility": str, "cents": int, "payment_order": str})
+            db["rm_events"].create_index(["type", "position"])
+            db["rm_events"].create_index(["position"])
+            for table in ("rm_items", "rm_moves", "rm_disposals", "rm_values"):
+                db[table].create_index(["collateral", "effective", "position"])
+                db[table].create_index(["position"])
+            db["rm_loans"].create_index(["effective", "facility"])
+            db["rm_loans"].create_index(["facility", "effective", "position"])
+            db["rm_loans"].create_index(["position"])
+            db["rm_tracking"].insert({"name": "log", "position": 0, "chain": "", "version": SCHEMA_VERSION})
+
+    @property
+    def position(self) -> int:
+        return self.db["rm_tracking"].get("log")["position"]
+
+    @property
+    def chain(self) -> str:
+        return self.db["rm_tracking"].get("log")["chain"]
+
+    def clear(self) -> None:
+        with self.db.conn:
+            for table in (*FACT_TABLES, "rm_index"):
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
+
+    # ------------------------------------------------------------ following the log
+
+    def catch_up(self, store, *, chunk: int = 20_000, progress=None) -> int:
+        """Apply the events the models have not seen, a chunk a transaction; returns how many."""
+        position = self.position
+        if position:
+            logged = [r for r in store.log_rows(start=position, chunk=1) if r.position == position][:1]
+            if not logged or logged[0].chain != self.chain:
+                self.clear()  # the ledger behind these models is not the one they were built from
+                position = 0
+        applied = 0
+        batch: list[Recorded] = []
+        chains = store.log_rows(start=position + 1, chunk=chunk)
+        for rec in store.read(start=position + 1, chunk=chunk):
+            batch.append(rec)
+            if len(batch) >= chunk:
+                applied += self._apply_chunk(batch, chains)
+                batch = []
+                if progress:
+                    progress(self.position)
+        if batch:
+            applied += self._apply_chunk(batch, chains)
+        return applied
+
+    def _apply_chunk(self, records: list[Recorded], chains: Iterator) -> int:
+        rows: dict[str, list[dict]] = {t: [] for t in (*FACT_TABLES, "rm_index")}
+        voids: list[Recorded] = []
+        for rec in records:
+            self._rows_of(rec, rows)
+            if isinstance(rec.event, EventVoided):
+                voids.append(rec)
+        chain = ""
+        for _ in records:
+            chain = next(chains).chain
+        with self.db.conn:
+            for table, items in rows.items():
+                if items:
+                    self.db[table].insert_all(items, batch_size=2000)
+            for rec in voids:
+                self._apply_void(rec)
+            self.db.execute("UPDATE rm_tracking SET position = ?, chain = ? WHERE name = 'log'",
+                            [records[-1].position, chain])
+        return len(records)
+
+    def _rows_of(self, rec: Recorded, rows: dict[str, list[dict]]) -> None:
+        ev = rec.event
+        base = {"position": rec.position, "known_from": rec.position, "voided_at": None,
+                "effective": ev.effective_date.isoformat()}
+        rows["rm_index"].append({"event_id": rec.event_id, "position": rec.position, "type": ev.type_name})
+        if not isinstance(ev, CollateralValued):
+            from ledger.recording import record_body
+
+            body = record_body(ev, rec.event_id, rec.position, rec.recorded_at, rec.actor)
+            rows["rm_events"].append({**base, "type": ev.type_name,
+                                      "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False)})
+        if isinstance(ev, CollateralRegistered):
+            rows["rm_items"].append({**base, "collateral": ev.collateral, "kind": ev.kind.value, "owner": ev.owner,
+                                     "location": ev.location, "serial": ev.serial,
+                                     "value_cents": cents(ev.value) if ev.value is not None else 0})
+        elif isinstance(ev, CollateralValued):
+            rows["rm_values"].append({**base, "collateral": ev.collateral, "value_cents": cents(ev.value)})
+        elif isinstance(ev, CollateralMoved):
+            rows["rm_moves"].append({**base, "collateral": ev.collateral, "to_location": ev.to})
+        elif isinstance(ev, CollateralDisposed):
+            rows["rm_disposals"].append({**base, "collateral": ev.collateral})
+        elif isinstance(ev, LoanAdvanced):
+            rows["rm_loans"].append({**base, "facility": ev.facility, "cents": cents(ev.amount), "payment_order": None})
+        elif isinstance(ev, PaymentReceived):
+            rows["rm_loans"].append({**base, "facility": ev.facility, "cents": -cents(ev.amount),
+                                     "payment_order": ev.order.value if ev.order else None})
+        elif isinstance(ev, ProceedsReceived):
+            for step in ev.allocations:
+                if step.resolved:
+                    rows["rm_loans"].append({**base, "facility": step.facility, "cents": -cents(step.resolved),
+                                             "payment_order": step.order.value if step.order else None})
+
+    def _apply_void(self, rec: Recorded) -> None:
+        target = self.db["rm_index"].get(rec.event.event) if rec.event.event else None
+        if target is None:
+            return
+        if target["type"] == "EventVoided":
+            # voiding a void: what that void removed counts again from now on
+            inner = json.loads(next(self.db.query(
+                "SELECT body FROM rm_events WHERE position = ?", [target["position"]]))["body"])["event"]
+            restored = self.db["rm_index"].get(inner)
+            for table in FACT_TABLES:
+                columns = [c.name for c in self.db[table].columns]
+                listed = ", ".join(columns)
+                chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c for c in columns)
+                self.db.execute(f"INSERT INTO {table} ({listed}) SELECT {chosen} FROM {table} "
+                                "WHERE position = :p AND voided_at = :v",
+                                {"now": rec.position, "p": restored["position"], "v": target["position"]})
+        for table in FACT_TABLES:
+            self.db.execute(f"UPDATE {table} SET voided_at = ? WHERE position = ? AND voided_at IS NULL",
+                            [rec.position, target["position"]])
+
+    # ------------------------------------------------------------ answering
+
+    def events_of(self, types: Iterable[str], k: int) -> list[Recorded]:
+        """The unvoided events of these types known at position k, in log order."""
+        types = list(types)
+        marks = ",".join("?" for _ in types)
+        sql = (f"SELECT body FROM rm_events WHERE type IN ({marks}) AND known_from <= ? "
+               "AND (voided_at IS NULL OR voided_at > ?) ORDER BY position")
+        out = []
+        for row in self.db.execute(sql, [*types, k, k]).fetchall():
+            body = json.loads(row[0])
+            out.append(Recorded(body["position"], body["id"], parse_time(body["recorded_at"]), body["actor"],
+                                decode(body, allow_resolved=True)))
+        return out
+
+    def items_on(self, day: date, k: int) -> dict[str, Item]:
+        """Collateral as of `day`, as known at k: kind, owner, location, value, disposed."""
+        params = {"d": day.isoformat(), "k": k}
+        items: dict[str, Item] = {}
+        for row in self.db.query(
+                f"SELECT collateral, kind, owner, location, serial, value_cents, position FROM rm_items "
+                f"WHERE {LIVE} AND effective <= :d ORDER BY effective, position", params):
+            if row["collateral"] not in items:
+                from ledger.values import CollateralKind
+
+                items[row["collateral"]] = Item(row["collateral"], CollateralKind(row["kind"]), row["owner"],
+                                                row["location"], row["serial"], from_cents(row["value_cents"]),
+                                                str(row["position"]))
+        if not items:
+            return items
+        latest = "ORDER BY t.effective DESC, t.position DESC LIMIT 1"
+        live_t = "t.known_from <= :k AND (t.voided_at IS NULL OR t.voided_at > :k) AND t.effective <= :d"
+        for row in self.db.query(
+                f"SELECT i.collateral AS collateral, "
+                f"(SELECT t.to_location FROM rm_moves t WHERE t.collateral = i.collateral AND {live_t} {latest}) AS moved, "
+                f"(SELECT t.value_cents FROM rm_values t WHERE t.collateral = i.collateral AND {live_t} {latest}) AS valued, "
+                f"EXISTS (SELECT 1 FROM rm_disposals t WHERE t.collateral = i.collateral AND {live_t}) AS disposed "
+                f"FROM (SELECT DISTINCT collateral FROM rm_items WHERE {LIVE} AND effective <= :d) i", params):
+            item = items[row["collateral"]]
+            if row["moved"] is not None:
+                item.location = row["moved"]
+            if row["valued"] is not None:
+                item.value = from_cents(row["valued"])
+            item.disposed = bool(row["disposed"])
+        return items
+
+    def loans_on(self, day: date, k: int, opened: dict[str, FacilityOpened]) -> dict[str, Loan]:
+        """Every facility opened by `day` with its principal and what remains of its installments."""
+        params = {"d": day.isoformat(), "k": k}
+        loans = {name: new_loan(ev) for name, ev in opened.items() if ev.effective_date <= day}
+        totals = {row["facility"]: row["total"] for row in self.db.query(
+            f"SELECT facility, SUM(cents) AS total FROM rm_loans WHERE {LIVE} AND effective <= :d GROUP BY facility",
+            params)}
+        scheduled = [f for f, loan in loans.items() if loan.installments]
+        if scheduled:
+            marks = ",".join(f":f{i}" for i in range(len(scheduled)))
+            params.update({f"f{i}": f for i, f in enumerate(scheduled)})
+            for row in self.db.query(
+                    f"SELECT facility, cents, payment_order FROM rm_loans WHERE {LIVE} AND effective <= :d "
+                    f"AND cents < 0 AND facility IN ({marks}) ORDER BY effective, position, rowid", params):
+                order = PaymentOrder(row["payment_order"]) if row["payment_order"] else None
+                loans[row["facility"]].repay(from_cents(-row["cents"]), order)
+        for name, loan in loans.items():
+            loan.principal = from_cents(totals.get(name, 0))
+        return loans
