@@ -17,7 +17,12 @@ import attrs
 
 from ledger.events import (
     AgreementExecuted,
+    CollateralDisposed,
     CollateralMoved,
+    CollateralRegistered,
+    FacilityOpened,
+    PaymentReceived,
+    ProceedsReceived,
     DefaultCured,
     DefaultWaived,
     LoanAdvanced,
@@ -32,6 +37,7 @@ from projections.results import BreachView, DefaultsAnswer, Header
 from projections.state import Item, Loan, apply_collateral, apply_loan
 
 ZERO = Decimal("0.00")
+LOAN_EVENTS = (FacilityOpened, LoanAdvanced, PaymentReceived, ProceedsReceived)
 
 CLAUSES = {
     "cit-location": "§3(a)",
@@ -201,52 +207,159 @@ def _cap_scope(loans: dict[str, Loan], financing: str, borrower: str | None) -> 
                 if l.opened.financing == financing and (borrower is None or l.opened.borrower == borrower)), ZERO)
 
 
-# ---------------------------------------------------------------- the walk
+# ---------------------------------------------------------------- the rules, entity by entity
+#
+# Each rule looks at one thing: §3(a) at one item (its moves, the liens on it and
+# the notices naming it), §3(b) at one notice, the caps at one scope (a financing,
+# or a financing and borrower) and §5(a) at the advances given all other breaches.
+# `find_breaches` is their union; the read models keep them per thing and redo
+# only the things a new event touches.
+
+
+def item_breaches(ctx: Context, events: list[Recorded], notices, endings) -> list[Breach]:
+    """§3(a) for one item: `events` are its registrations, moves, disposals and the liens naming it, in fold order;
+    `notices` the move notices that may name it, in fold order."""
+    used: set[tuple[str, str]] = set()
+    items: dict[str, Item] = {}
+    liens: dict[str, tuple[str, frozenset[str]]] = {}  # lien -> (holder, items)
+    found: list[Breach] = []
+    for rec in events:
+        ev = rec.event
+        if isinstance(ev, CollateralMoved):
+            item = items.get(ev.collateral)
+            if item is not None and not item.disposed and item.location != ev.to:
+                day = ev.effective_date
+                origin = item.location
+                held = {holder for holder, covered in liens.values() if item.collateral in covered}
+                _self_cure_location(ctx, found, item, ev.to, day, rec)
+                if _covering_notice(notices, used, item, day) is None:
+                    found.extend(_close(b, endings) for b in location_findings(ctx, rec, item, origin, held))
+        _apply_liens(liens, rec)
+        apply_collateral(items, rec)
+    return found
+
+
+def scope_breaches(ctx: Context, key: tuple[str, str | None], events: list[Recorded], endings) -> list[Breach]:
+    """The caps of one scope: `events` are the openings and principal changes of its facilities, in fold order."""
+    agreement_of_day = _agreements_by_day(ctx)
+    loans: dict[str, Loan] = {}
+    open_caps: dict[tuple[str, str | None], Breach] = {}
+    last_principal: dict[tuple[str, str | None], Decimal] = {}
+    found: list[Breach] = []
+    by_day = {d: list(g) for d, g in groupby(events, key=lambda r: r.event.effective_date)}
+    for day in sorted(set(by_day) | set(agreement_of_day)):
+        raised: dict[tuple[str, str | None], Recorded] = {}
+        for rec in by_day.get(day, []):
+            before = _cap_scope(loans, *key) if isinstance(rec.event, LoanAdvanced) else None
+            apply_loan(loans, rec)
+            if before is not None and _cap_scope(loans, *key) > before:
+                raised[key] = rec
+        if key in ctx.terms_on(day).caps:
+            _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, agreement_of_day, found,
+                               endings)
+    return found
+
+
+def _agreements_by_day(ctx: Context) -> dict[date, list[Recorded]]:
+    out: dict[date, list[Recorded]] = {}
+    for state in ctx.agreements.values():
+        if state.effective is not None and state.agreement.terms is not None:
+            out.setdefault(state.effective, []).append(state.record)
+    for records in out.values():
+        records.sort(key=lambda r: r.position)
+    return out
+
+
+def representation_breaches(ctx: Context, advances: list[Recorded], others: list[Breach], endings,
+                            *, earlier: list[Breach] = (), start: tuple[date, int] | None = None) -> list[Breach]:
+    """§5(a): each advance under a listed financing while an Event of Default caused before it continues.
+
+    `advances` in fold order; `others` every breach of the other rules. With `start`, only the advances
+    from that fold key on are judged, `earlier` being the §5(a) breaches found before it."""
+    rule = "no-default-at-advance"
+    found = list(earlier)
+    for rec in advances:
+        key = fold_key(rec)
+        if start is not None and key < start:
+            continue
+        ev: LoanAdvanced = rec.event  # type: ignore[assignment]
+        opened = ctx.facilities.get(ev.facility)
+        day = ev.effective_date
+        terms = ctx.terms_on(day)
+        if opened is None or opened.event.effective_date > day:
+            continue
+        financing = opened.event.financing
+        if financing not in terms.representation_financings:
+            continue
+        continuing = sorted((b for b in (*others, *found) if b.cause < key and b.is_event_of_default_on(day)),
+                            key=lambda b: (b.since, b.breach))
+        if not continuing:
+            continue
+        names = ", ".join(b.breach for b in continuing[:3])
+        more = f" and {len(continuing) - 3} more" if len(continuing) > 3 else ""
+        found.append(_close(Breach(
+            f"{rule}:{rec.event_id}", rule, day, terms.grace(rule), key, (rec.event_id,),
+            f"advance of {money(ev.amount)} on {ev.facility} ({financing} financing) on {day.isoformat()} "
+            f"represented that no Event of Default existed, but {names}{more} continued"), endings))
+    return found
+
+
+def cap_scopes(ctx: Context) -> list[tuple[str, str | None]]:
+    """Every (financing, borrower) that a cap of any terms in force at some date names."""
+    keys = set()
+    for day in ctx.terms_change_dates():
+        keys |= set(ctx.terms_on(day).caps)
+    return sorted(keys, key=lambda k: (k[0], k[1] or ""))
+
+
+def in_scope(opened, key: tuple[str, str | None]) -> bool:
+    return opened.financing == key[0] and (key[1] is None or opened.borrower == key[1])
+
 
 def find_breaches(ctx: Context) -> list[Breach]:
     """Every breach the known events give, with its end where a cure, waiver or self-cure ends it."""
     endings = _endings(ctx)
     breaches: list[Breach] = [_close(b, endings) for b in furnish_findings(ctx)]
     notices = _move_notices(ctx)
-    used: set[tuple[str, str]] = set()
-    items: dict[str, Item] = {}
-    loans: dict[str, Loan] = {}
-    liens: dict[str, tuple[str, frozenset[str]]] = {}  # lien -> (holder, items)
-    open_caps: dict[tuple[str, str | None], Breach] = {}
-    last_principal: dict[tuple[str, str | None], Decimal] = {}
-    agreement_of_day: dict[date, list[Recorded]] = {}
-    for state in ctx.agreements.values():
-        if state.effective is not None and state.agreement.terms is not None:
-            agreement_of_day.setdefault(state.effective, []).append(state.record)
-    days = sorted({r.event.effective_date for r in ctx.folded} | set(agreement_of_day))
-    by_day = {d: list(g) for d, g in groupby(ctx.folded, key=lambda r: r.event.effective_date)}
+    per_item: dict[str, list[Recorded]] = {}
+    for rec in ctx.folded:
+        for item in _items_of(rec.event):
+            per_item.setdefault(item, []).append(rec)
+    serials = {}
+    for item, events in per_item.items():
+        registered = next((r.event for r in events if isinstance(r.event, CollateralRegistered)), None)
+        serials[item] = registered.serial if registered is not None else None
+    for item, events in per_item.items():
+        mine = [n for n in notices if names_item(n[1], item, serials[item])]
+        breaches.extend(item_breaches(ctx, events, mine, endings))
+    loan_events = [r for r in ctx.folded if isinstance(r.event, LOAN_EVENTS)]
+    for key in cap_scopes(ctx):
+        facilities = {name for name, rec in ctx.facilities.items() if in_scope(rec.event, key)}
+        events = [r for r in loan_events if _facilities_of(r.event) & facilities]
+        breaches.extend(scope_breaches(ctx, key, events, endings))
+    advances = [r for r in loan_events if isinstance(r.event, LoanAdvanced)]
+    return breaches + representation_breaches(ctx, advances, breaches, endings)
 
-    for day in days:
-        advances: list[Recorded] = []
-        raised: dict[tuple[str, str | None], Recorded] = {}
-        for rec in by_day.get(day, []):
-            ev = rec.event
-            if isinstance(ev, CollateralMoved):
-                item = items.get(ev.collateral)
-                if item is not None and not item.disposed and item.location != ev.to:
-                    origin = item.location
-                    held = {holder for holder, covered in liens.values() if item.collateral in covered}
-                    _self_cure_location(ctx, breaches, item, ev.to, day, rec)
-                    if _covering_notice(notices, used, item, day) is None:
-                        breaches.extend(_close(b, endings) for b in location_findings(ctx, rec, item, origin, held))
-            _apply_liens(liens, rec)
-            apply_collateral(items, rec)
-            before = {k: _cap_scope(loans, *k) for k in ctx.terms_on(day).caps} if isinstance(ev, LoanAdvanced) else None
-            apply_loan(loans, rec)
-            if isinstance(ev, LoanAdvanced):
-                advances.append(rec)
-                for key in before:
-                    if _cap_scope(loans, *key) > before[key]:
-                        raised[key] = rec
-        _caps_at_end_of_day(ctx, day, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings)
-        for rec in advances:
-            _representation(ctx, rec, loans, breaches, endings)
-    return breaches
+
+def names_item(notice: NoticeSent, item: str, serial: str | None) -> bool:
+    return item in (notice.collateral or ()) or (serial is not None and serial in (notice.serials or ()))
+
+
+def _items_of(ev) -> tuple[str, ...]:
+    """The items whose §3(a) judgement an event can change (notices aside)."""
+    from ledger.events import LienGranted
+
+    if isinstance(ev, (CollateralRegistered, CollateralMoved, CollateralDisposed)):
+        return (ev.collateral,)
+    if isinstance(ev, LienGranted):
+        return ev.collateral
+    return ()
+
+
+def _facilities_of(ev) -> set[str]:
+    if isinstance(ev, ProceedsReceived):
+        return {s.facility for s in ev.allocations}
+    return {ev.facility}
 
 
 def _apply_liens(liens: dict, rec: Recorded) -> None:
@@ -270,62 +383,41 @@ def _self_cure_location(ctx: Context, breaches: list[Breach], item: Item, to: st
             b.end, b.end_state, b.ended_by = day, "cured", rec.event_id
 
 
-def _caps_at_end_of_day(ctx, day, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings):
+def _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings):
     """§1(c), §1(g), §2: principal above a cap at the end of a day is unconsented debt."""
     terms = ctx.terms_on(day)
     self_curing = "cap" in terms.self_curing
-    for key in sorted(terms.caps, key=lambda k: (k[0], k[1] or "")):
-        cap = terms.caps[key]
-        principal = _cap_scope(loans, *key)
-        current = open_caps.get(key)
-        if current is not None and current.ended_on(day):
-            current = open_caps.pop(key)
-            current = None
-        if current is not None:
-            if self_curing and principal <= cap.amount and current.end is None:
-                current.end, current.end_state, current.ended_by = day, "cured", None
-                open_caps.pop(key)
-            continue
-        if principal <= cap.amount:
-            last_principal[key] = principal
-            continue
-        terms_took_effect = day in agreement_of_day
-        if key in last_principal and last_principal[key] > cap.amount and key not in raised and not terms_took_effect:
-            continue  # the same excess a cure or waiver already dealt with
-        cause = raised.get(key) or (agreement_of_day.get(day) or [None])[-1]
-        if cause is None:
-            continue
-        who = f"{cap.borrower}'s " if cap.borrower else ""
-        breach = Breach(
-            f"cap:{cap.financing}:{cap.borrower or '*'}:{cause.event_id}", "cap", day, terms.grace("cap"),
-            fold_key(cause), (cause.event_id,),
-            f"{who}{cap.financing} financing principal {money(principal)} exceeds the consented cap of "
-            f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}",
-            clause=cap.clause)
-        _close(breach, endings)
-        breaches.append(breach)
-        open_caps[key] = breach
+    cap = terms.caps[key]
+    principal = _cap_scope(loans, *key)
+    current = open_caps.get(key)
+    if current is not None and current.ended_on(day):
+        open_caps.pop(key)
+        current = None
+    if current is not None:
+        if self_curing and principal <= cap.amount and current.end is None:
+            current.end, current.end_state, current.ended_by = day, "cured", None
+            open_caps.pop(key)
+        return
+    if principal <= cap.amount:
         last_principal[key] = principal
-
-
-def _representation(ctx: Context, rec: Recorded, loans: dict[str, Loan], breaches: list[Breach], endings) -> None:
-    """§5(a): an advance under a listed financing while an Event of Default continues."""
-    ev: LoanAdvanced = rec.event  # type: ignore[assignment]
-    loan = loans.get(ev.facility)
-    terms = ctx.terms_on(ev.effective_date)
-    if loan is None or loan.opened.financing not in terms.representation_financings:
         return
-    key = fold_key(rec)
-    continuing = [b for b in breaches if b.cause < key and b.is_event_of_default_on(ev.effective_date)]
-    if not continuing:
+    terms_took_effect = day in agreement_of_day
+    if key in last_principal and last_principal[key] > cap.amount and key not in raised and not terms_took_effect:
+        return  # the same excess a cure or waiver already dealt with
+    cause = raised.get(key) or (agreement_of_day.get(day) or [None])[-1]
+    if cause is None:
         return
-    rule = "no-default-at-advance"
-    names = ", ".join(sorted(b.breach for b in continuing))
-    breaches.append(_close(Breach(
-        f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule), key, (rec.event_id,),
-        f"advance of {money(ev.amount)} on {ev.facility} ({loan.opened.financing} financing) on "
-        f"{ev.effective_date.isoformat()} represented that no Event of Default existed, "
-        f"but {names} continued"), endings))
+    who = f"{cap.borrower}'s " if cap.borrower else ""
+    breach = Breach(
+        f"cap:{cap.financing}:{cap.borrower or '*'}:{cause.event_id}", "cap", day, terms.grace("cap"),
+        fold_key(cause), (cause.event_id,),
+        f"{who}{cap.financing} financing principal {money(principal)} exceeds the consented cap of "
+        f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}",
+        clause=cap.clause)
+    _close(breach, endings)
+    breaches.append(breach)
+    open_caps[key] = breach
+    last_principal[key] = principal
 
 
 # ---------------------------------------------------------------- the view
