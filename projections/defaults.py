@@ -160,45 +160,59 @@ def location_findings(ctx: Context, rec: Recorded, item: Item, origin: str, lien
     return [b for b in found if b.rule in CLAUSES]
 
 
-def furnish_findings(ctx: Context) -> list[Breach]:
-    """§3(b): a material notice on a financing not forwarded to the lender within `promptly_days`."""
+def forwards_of(ctx: Context, events) -> dict[str, list[tuple[date, str]]]:
+    """For each notice id, when (and by which event) it was furnished to the lender."""
     forwards: dict[str, list[tuple[date, str]]] = {}
-    for rec in ctx.events:
+    for rec in events:
         ev = rec.event
         if isinstance(ev, NoticeForwarded) and ev.to == ctx.lender:
             forwards.setdefault(ev.notice, []).append((ev.effective_date, rec.event_id))
+    return forwards
+
+
+def notice_breach(ctx: Context, rec: Recorded, forwards: list[tuple[date, str]]) -> Breach | None:
+    """§3(b): a material notice on a financing not forwarded to the lender within `promptly_days`."""
+    ev = rec.event
+    if isinstance(ev, NoticeReceived):
+        if ev.to == ctx.lender:
+            return None
+        financing, category, how = ev.financing, ev.category, f"received by {ev.to} from {ev.sender}"
+    elif (isinstance(ev, NoticeSent) and ev.subject == NoticeSubject.FINANCING and ev.financing
+          and ev.to != ctx.lender and ev.sender != ctx.lender):
+        financing, category, how = ev.financing, ev.category, f"sent by {ev.sender} to {ev.to}"
+    else:
+        return None
+    terms = ctx.terms_on(ev.effective_date)
+    if terms.promptly_days is None:
+        return None
+    if category is not None and category in terms.exempt_notice_categories.get(financing, frozenset()):
+        return None
+    deadline = ev.effective_date + timedelta(days=terms.promptly_days)
+    sent = sorted(forwards)
+    if sent and sent[0][0] <= deadline:
+        return None
+    rule = "furnish-notices"
+    since = deadline + timedelta(days=1)
+    kind = category.value if category is not None else "financing"
+    breach = Breach(
+        f"{rule}:{rec.event_id}", rule, since, terms.grace(rule), fold_key(rec), (rec.event_id,),
+        f"notice {ev.notice} ({kind}, {financing} financing), {how} on {ev.effective_date.isoformat()}, "
+        f"was not furnished to {ctx.lender} within {terms.promptly_days} days "
+        f"(promptly_days = {terms.promptly_days} is a chosen parameter; the agreement says \"promptly\")")
+    if sent and rule in ctx.terms_on(sent[0][0]).self_curing:
+        breach.end, breach.end_state, breach.ended_by = sent[0][0], "cured", sent[0][1]
+    return breach
+
+
+def furnish_findings(ctx: Context) -> list[Breach]:
+    """§3(b) for every notice known."""
+    forwards = forwards_of(ctx, ctx.events)
     found = []
     for rec in ctx.folded:
-        ev = rec.event
-        if isinstance(ev, NoticeReceived):
-            if ev.to == ctx.lender:
-                continue
-            financing, category, how = ev.financing, ev.category, f"received by {ev.to} from {ev.sender}"
-        elif (isinstance(ev, NoticeSent) and ev.subject == NoticeSubject.FINANCING and ev.financing
-              and ev.to != ctx.lender and ev.sender != ctx.lender):
-            financing, category, how = ev.financing, ev.category, f"sent by {ev.sender} to {ev.to}"
-        else:
-            continue
-        terms = ctx.terms_on(ev.effective_date)
-        if terms.promptly_days is None:
-            continue
-        if category is not None and category in terms.exempt_notice_categories.get(financing, frozenset()):
-            continue
-        deadline = ev.effective_date + timedelta(days=terms.promptly_days)
-        sent = sorted(forwards.get(ev.notice, []))
-        if sent and sent[0][0] <= deadline:
-            continue
-        rule = "furnish-notices"
-        since = deadline + timedelta(days=1)
-        kind = category.value if category is not None else "financing"
-        breach = Breach(
-            f"{rule}:{rec.event_id}", rule, since, terms.grace(rule), fold_key(rec), (rec.event_id,),
-            f"notice {ev.notice} ({kind}, {financing} financing), {how} on {ev.effective_date.isoformat()}, "
-            f"was not furnished to {ctx.lender} within {terms.promptly_days} days "
-            f"(promptly_days = {terms.promptly_days} is a chosen parameter; the agreement says \"promptly\")")
-        if sent and rule in ctx.terms_on(sent[0][0]).self_curing:
-            breach.end, breach.end_state, breach.ended_by = sent[0][0], "cured", sent[0][1]
-        found.append(breach)
+        if isinstance(rec.event, (NoticeReceived, NoticeSent)):
+            breach = notice_breach(ctx, rec, forwards.get(rec.event.notice, []))
+            if breach is not None:
+                found.append(breach)
     return found
 
 

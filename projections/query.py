@@ -62,33 +62,23 @@ class ReadModelSnapshot(Snapshot):
 
     Liens and terms come from the few events that carry them (agreements,
     liens, consents, ...), folded as in `Snapshot`; collateral and loans come
-    from the read model's tables as of D and known at position k. Defaults
-    still fold (every event but valuations): see docs/performance.md.
+    from the read model's tables as of D and known at position k; breaches
+    from `rm_breaches`, kept by the breach engine.
     """
 
     def __init__(self, model, k: int, known_at: datetime):
-        from ledger.events import EVENT_TYPES
-
         self.known_at = known_at
         self.model = model
         self.k = k
         from projections.readmodel import TERMS_TYPES
 
         self.ctx = Context(model.events_of(TERMS_TYPES, k))
-        self._full_types = [t for t in EVENT_TYPES if t not in ("CollateralValued", "EventVoided")]
-        self._full = None
         self._breaches = None
-
-    @property
-    def full_ctx(self) -> Context:
-        if self._full is None:
-            self._full = Context(self.model.events_of(self._full_types, self.k))
-        return self._full
 
     @property
     def breaches(self):
         if self._breaches is None:
-            self._breaches = find_breaches(self.full_ctx)
+            self._breaches = self.model.breaches_at(self.k)
         return self._breaches
 
     def _opened(self):
@@ -110,8 +100,8 @@ class ReadModelSnapshot(Snapshot):
         loans = self.model.loans_on(as_of, self.k, self._opened())
         eligibility = eligibility_view(self.ctx, header, self.model.items_on(as_of, self.k))
         return StatusAnswer(header, liens_view(self.ctx, header), eligibility, balances_view(self.ctx, header, loans),
-                            defaults_view(self.full_ctx, header, self.breaches),
+                            defaults_view(self.ctx, header, self.breaches),
                             availability_view(self.ctx, header, eligibility, loans))
 
     def defaults(self, as_of: date):
-        return defaults_view(self.full_ctx, self.header(as_of), self.breaches)
+        return defaults_view(self.ctx, self.header(as_of), self.breaches)

@@ -19,7 +19,10 @@ Tables (open the file in datasette or any SQLite tool):
 - `rm_items`: collateral registrations; `rm_moves`; `rm_disposals`;
 - `rm_values`: registered values and revaluations;
 - `rm_loans`: principal changes in cents (advances +, payments and applied
-  proceeds −) with the payment order, per facility.
+  proceeds −) with the payment order, per facility;
+- `rm_breaches`: every version of every breach, valid for the log positions
+  `known_from` ≤ k < `known_to` (NULL: still current), kept one event at a
+  time by `projections.breach_engine`; `data` holds the breach as JSON.
 Money is kept in integer cents, so sums are exact in SQL.
 
 Each catch-up chunk is one transaction that also moves `rm_tracking`, so a
@@ -104,6 +107,9 @@ class ReadModel:
             db["rm_loans"].create_index(["effective", "facility"])
             db["rm_loans"].create_index(["facility", "effective", "position"])
             db["rm_loans"].create_index(["position"])
+            db["rm_breaches"].create({"breach": str, "known_from": int, "known_to": int, "since": str, "data": str})
+            db["rm_breaches"].create_index(["known_from"])
+            db["rm_breaches"].create_index(["breach", "known_to"])
             db["rm_tracking"].insert({"name": "log", "position": 0, "chain": "", "version": SCHEMA_VERSION})
 
     @property
@@ -116,7 +122,7 @@ class ReadModel:
 
     def clear(self) -> None:
         with self.db.conn:
-            for table in (*FACT_TABLES, "rm_index"):
+            for table in (*FACT_TABLES, "rm_index", "rm_breaches"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
 
@@ -131,6 +137,7 @@ class ReadModel:
                 self.clear()  # the ledger behind these models is not the one they were built from
                 position = 0
         applied = 0
+        self._engine = None
         batch: list[Recorded] = []
         chains = store.log_rows(start=position + 1, chunk=chunk)
         for rec in store.read(start=position + 1, chunk=chunk):
@@ -154,15 +161,63 @@ class ReadModel:
         chain = ""
         for _ in records:
             chain = next(chains).chain
+        breach_rows = self._breach_changes(records)
         with self.db.conn:
             for table, items in rows.items():
                 if items:
                     self.db[table].insert_all(items, batch_size=2000)
             for rec in voids:
                 self._apply_void(rec)
+            for position, closed, opened in breach_rows:
+                for breach in closed:
+                    self.db.execute("UPDATE rm_breaches SET known_to = ? WHERE breach = ? AND known_to IS NULL",
+                                    [position, breach])
+                if opened:
+                    self.db["rm_breaches"].insert_all(opened)
             self.db.execute("UPDATE rm_tracking SET position = ?, chain = ? WHERE name = 'log'",
                             [records[-1].position, chain])
         return len(records)
+
+    def _breach_changes(self, records: list[Recorded]):
+        """For each event that changes the breaches: its position, the ids that end there, the versions that begin."""
+        from projections.breach_engine import IRRELEVANT, signature
+
+        relevant = [r for r in records if r.event.type_name not in IRRELEVANT]
+        if not relevant:
+            return []
+        engine = self._breach_engine(records[0].position - 1)
+        current = {b.breach: signature(b) for b in engine.breaches()}
+        changes = []
+        for rec in relevant:
+            if not engine.add(rec):
+                continue
+            now = {b.breach: b for b in engine.breaches()}
+            signatures = {name: signature(b) for name, b in now.items()}
+            closed = [name for name, sig in current.items() if signatures.get(name) != sig]
+            opened = [{"breach": name, "known_from": rec.position, "known_to": None, "since": b.since.isoformat(),
+                       "data": json.dumps(_breach_json(b))}
+                      for name, b in now.items() if current.get(name) != signatures[name]]
+            if closed or opened:
+                changes.append((rec.position, closed, opened))
+            current = signatures
+        return changes
+
+    def _breach_engine(self, upto: int):
+        """The engine over every event the models hold up to `upto` (built once per catch-up)."""
+        if self._engine is None:
+            from projections.breach_engine import IRRELEVANT, BreachEngine
+
+            marks = ",".join("?" for _ in IRRELEVANT)
+            rows = self.db.execute(
+                f"SELECT body FROM rm_events WHERE known_from = position AND position <= ? AND type NOT IN ({marks}) "
+                "ORDER BY position", [upto, *IRRELEVANT]).fetchall()
+            self._engine = BreachEngine(_recorded(json.loads(body)) for (body,) in rows)
+        return self._engine
+
+    def breaches_at(self, k: int):
+        """Every breach as known at position k (whatever its since), for the defaults view."""
+        return [_breach_of(json.loads(row[0])) for row in self.db.execute(
+            "SELECT data FROM rm_breaches WHERE known_from <= ? AND (known_to IS NULL OR known_to > ?)", [k, k])]
 
     def _rows_of(self, rec: Recorded, rows: dict[str, list[dict]]) -> None:
         ev = rec.event
@@ -224,12 +279,7 @@ class ReadModel:
         marks = ",".join("?" for _ in types)
         sql = (f"SELECT body FROM rm_events WHERE type IN ({marks}) AND known_from <= ? "
                "AND (voided_at IS NULL OR voided_at > ?) ORDER BY position")
-        out = []
-        for row in self.db.execute(sql, [*types, k, k]).fetchall():
-            body = json.loads(row[0])
-            out.append(Recorded(body["position"], body["id"], parse_time(body["recorded_at"]), body["actor"],
-                                decode(body, allow_resolved=True)))
-        return out
+        return [_recorded(json.loads(row[0])) for row in self.db.execute(sql, [*types, k, k]).fetchall()]
 
     def items_on(self, day: date, k: int) -> dict[str, Item]:
         """Collateral as of `day`, as known at k: kind, owner, location, value, disposed."""
@@ -281,3 +331,24 @@ class ReadModel:
         for name, loan in loans.items():
             loan.principal = from_cents(totals.get(name, 0))
         return loans
+
+
+def _recorded(body: dict) -> Recorded:
+    return Recorded(body["position"], body["id"], parse_time(body["recorded_at"]), body["actor"],
+                    decode(body, allow_resolved=True))
+
+
+def _breach_json(b) -> dict:
+    return {"breach": b.breach, "rule": b.rule, "since": b.since.isoformat(), "grace": b.grace,
+            "cause": [b.cause[0].isoformat(), b.cause[1]], "events": list(b.events), "detail": b.detail,
+            "end": b.end.isoformat() if b.end else None, "end_state": b.end_state, "ended_by": b.ended_by,
+            "place": b.place, "clause": b.clause}
+
+
+def _breach_of(data: dict):
+    from projections.defaults import Breach
+
+    return Breach(data["breach"], data["rule"], date.fromisoformat(data["since"]), data["grace"],
+                  (date.fromisoformat(data["cause"][0]), data["cause"][1]), tuple(data["events"]), data["detail"],
+                  date.fromisoformat(data["end"]) if data["end"] else None, data["end_state"], data["ended_by"],
+                  data["place"], data["clause"])
