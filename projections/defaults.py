@@ -336,8 +336,9 @@ def find_breaches(ctx: Context) -> list[Breach]:
     breaches: list[Breach] = [_close(b, endings) for b in furnish_findings(ctx)]
     notices = _move_notices(ctx)
     per_item: dict[str, list[Recorded]] = {}
+    lien_items: dict[str, tuple[str, ...]] = {}
     for rec in ctx.folded:
-        for item in _items_of(rec.event):
+        for item in _items_of(rec.event, lien_items):
             per_item.setdefault(item, []).append(rec)
     serials = {}
     for item, events in per_item.items():
@@ -359,14 +360,17 @@ def names_item(notice: NoticeSent, item: str, serial: str | None) -> bool:
     return item in (notice.collateral or ()) or (serial is not None and serial in (notice.serials or ()))
 
 
-def _items_of(ev) -> tuple[str, ...]:
-    """The items whose §3(a) judgement an event can change (notices aside)."""
-    from ledger.events import LienGranted
+def _items_of(ev, lien_items: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The items whose §3(a) judgement an event can change (notices aside); `lien_items` learns each lien's items."""
+    from ledger.events import LienGranted, LienReleased
 
     if isinstance(ev, (CollateralRegistered, CollateralMoved, CollateralDisposed)):
         return (ev.collateral,)
     if isinstance(ev, LienGranted):
+        lien_items.setdefault(ev.lien, ev.collateral)
         return ev.collateral
+    if isinstance(ev, LienReleased):
+        return lien_items.get(ev.lien, ())
     return ()
 
 
