@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -802,25 +800,11 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _readable(path: str) -> None:
-    """Give a file made by mkstemp (0600) the mode a plain open() would have: 0666 less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def _write_atomically(path: Path, data: bytes) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        _readable(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from ledger.files import replaced_atomically
+
+    with replaced_atomically(path) as fh:
+        fh.write(data)
 
 
 def check_out_path(out: str) -> Path:

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import traceback
-from datetime import date
+
 
 import click
 

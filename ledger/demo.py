@@ -8,7 +8,6 @@ from datetime import date
 from importlib.resources import files
 from pathlib import Path
 
-from rich.console import Console
 from rich.rule import Rule
 
 from ledger.api import open_ledger

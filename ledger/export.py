@@ -37,7 +37,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -46,6 +45,7 @@ from typing import Any, Iterable
 import attrs
 
 from ledger.errors import UsageError
+from ledger.files import replaced_atomically, temporary_beside
 from ledger.values import iso_time, money
 
 
@@ -335,22 +335,12 @@ def _target_checks(out: Path, replace: bool, ledger_db: str | None) -> None:
         raise UsageError(f"there is no folder {folder} for {out}")
 
 
-def _readable(path: str) -> None:
-    """Give a file made by mkstemp (0600) the mode a plain open() would have: 0666 less the umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def write_sqlite(tables: Iterable[Table], out: Path) -> None:
     """Create every table with its keys and indexes, insert the rows, check, then move into place."""
     import sqlite_utils
 
-    folder = out.parent if str(out.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    os.unlink(tmp)  # sqlite-utils creates the file itself
-    try:
+    with temporary_beside(out) as tmp:
+        os.unlink(tmp)  # sqlite-utils creates the file itself
         db = sqlite_utils.Database(tmp)
         try:
             for t in tables:
@@ -371,13 +361,6 @@ def write_sqlite(tables: Iterable[Table], out: Path) -> None:
                 raise RuntimeError(f"SQLite integrity check of the export failed: {check}")
         finally:
             db.close()
-        _readable(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
-        raise
 
 
 def csv_cell(value: Any) -> Any:
@@ -395,20 +378,11 @@ def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool) -> None:
         raise UsageError(f"{folder} already holds {', '.join(existing[:3])}"
                          f"{' …' if len(existing) > 3 else ''}; choose another folder or pass --replace")
     for t in tables:
-        path = folder / f"{t.name}.csv"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(list(t.columns))
-                for row in t.rows:
-                    writer.writerow([csv_cell(row.get(c)) for c in t.columns])
-            _readable(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with replaced_atomically(folder / f"{t.name}.csv", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(list(t.columns))
+            for row in t.rows:
+                writer.writerow([csv_cell(row.get(c)) for c in t.columns])
 
 
 def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_dir: str | None = None,

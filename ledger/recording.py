@@ -339,7 +339,6 @@ class _Plan:
 
     def _loanbook(self) -> "LoanBook":
         if self._book is None:
-            from projections.context import live_events
             from projections.state import LOAN_TYPES
 
             self._book = LoanBook()

@@ -22,7 +22,7 @@ from ledger.events import (
     CollateralDisposed,
     CollateralMoved,
     CollateralRegistered,
-    CollateralValued,
+
     ConditionSatisfied,
     ConditionWaived,
     DefaultCured,

@@ -68,13 +68,18 @@ def apply_collateral(items: dict[str, Item], rec: Recorded) -> None:
         item.disposed = True
 
 
-def collateral_on(folded: Iterable[Recorded], day: date) -> dict[str, Item]:
-    items: dict[str, Item] = {}
+def fold_until(folded: Iterable[Recorded], day: date, apply) -> dict:
+    """Apply `apply(state, event)` to the events effective on or before `day` (they come in fold order)."""
+    state: dict = {}
     for rec in folded:
         if rec.event.effective_date > day:
             break
-        apply_collateral(items, rec)
-    return items
+        apply(state, rec)
+    return state
+
+
+def collateral_on(folded: Iterable[Recorded], day: date) -> dict[str, Item]:
+    return fold_until(folded, day, apply_collateral)
 
 
 # ---------------------------------------------------------------- liens
@@ -87,17 +92,17 @@ class LienState:
     released: bool = False
 
 
+def apply_lien(liens: dict[str, LienState], rec: Recorded) -> None:
+    ev = rec.event
+    if isinstance(ev, LienGranted) and ev.lien not in liens:
+        liens[ev.lien] = LienState(ev.lien, ev, rec)
+    elif isinstance(ev, LienReleased) and ev.lien in liens:
+        liens[ev.lien].released = True
+
+
 def liens_on(folded: Iterable[Recorded], day: date) -> dict[str, LienState]:
-    liens: dict[str, LienState] = {}
-    for rec in folded:
-        ev = rec.event
-        if ev.effective_date > day:
-            break
-        if isinstance(ev, LienGranted) and ev.lien not in liens:
-            liens[ev.lien] = LienState(ev.lien, ev, rec)
-        elif isinstance(ev, LienReleased) and ev.lien in liens:
-            liens[ev.lien].released = True
-    return {k: v for k, v in liens.items() if not v.released}
+    """The liens granted and not released by `day`."""
+    return {k: v for k, v in fold_until(folded, day, apply_lien).items() if not v.released}
 
 
 # ---------------------------------------------------------------- loans
@@ -149,12 +154,7 @@ def apply_loan(loans: dict[str, Loan], rec: Recorded) -> None:
 
 
 def loans_on(folded: Iterable[Recorded], day: date) -> dict[str, Loan]:
-    loans: dict[str, Loan] = {}
-    for rec in folded:
-        if rec.event.effective_date > day:
-            break
-        apply_loan(loans, rec)
-    return loans
+    return fold_until(folded, day, apply_loan)
 
 
 LOAN_TYPES = ("FacilityOpened", "LoanAdvanced", "PaymentReceived", "ProceedsReceived", "EventVoided")

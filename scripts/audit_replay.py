@@ -29,7 +29,7 @@ from projections.restatement import restatement  # noqa: E402
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Audit report", "", f"- ledger: `{report['ledger']}`",
+    lines = ["# Audit report", "", f"- ledger: `{report['ledger']}`",
              f"- head digest: `{report['head']}` ({report['events']} events, hash chain verified)",
              f"- known at: {report['known_at']}", ""]
     for entry in report["dates"]:

@@ -5,20 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
-PG_BASE = os.environ.get("CLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_admin():
-    import psycopg
-
-    return psycopg.connect(
-        host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True
-    )
+from tests.pgschema import fresh_schema
 
 
 @pytest.fixture
@@ -30,23 +21,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url():
     """A URL for a new PostgreSQL ledger in a schema of its own, dropped after the test."""
-    schema = "t_" + uuid.uuid4().hex[:12]
-    try:
-        with _pg_admin() as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except Exception as exc:  # the server must be up: .ci/run starts it
-        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-    yield f"{PG_BASE}?schema={schema}"
-    with _pg_admin() as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    from ledger.api import projection_path
-    from ledger.store import parse_url
-
-    class _Where:
-        location = parse_url(f"{PG_BASE}?schema={schema}")
-
-    for leftover in projection_path(_Where).parent.glob(f"*-{schema}.projections*"):
-        leftover.unlink()
+    with fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

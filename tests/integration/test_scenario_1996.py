@@ -9,8 +9,6 @@ the comments. None of them is copied from the program's output.
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,20 +16,10 @@ import pytest
 from ledger import open_ledger
 from ledger.demo import scenario_path
 
-PG_BASE = os.environ.get("CLEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
 # "Known now": long after the last line of the file (recorded 1996-07-01T15:00).
 LATER = "1996-12-31"
 # A bare known-at date is the end of that day, UTC.
 K_0315 = "1996-03-15"
-
-
-def _pg_admin():
-    import psycopg
-
-    return psycopg.connect(
-        host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True
-    )
 
 
 @pytest.fixture(scope="module")
@@ -47,20 +35,15 @@ def sqlite_scenario(tmp_path_factory):
 @pytest.fixture(scope="module")
 def postgres_scenario():
     """The scenario recorded once into a PostgreSQL ledger in a schema of its own."""
-    schema = "t_" + uuid.uuid4().hex[:12]
-    try:
-        with _pg_admin() as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-    except Exception as exc:  # the server must be up: .ci/run starts it
-        pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-    lg = open_ledger(f"{PG_BASE}?schema={schema}")
-    try:
-        lg.record_file(scenario_path())
-        yield lg
-    finally:
-        lg.close()
-        with _pg_admin() as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    from tests.pgschema import fresh_schema
+
+    with fresh_schema() as url:
+        lg = open_ledger(url)
+        try:
+            lg.record_file(scenario_path())
+            yield lg
+        finally:
+            lg.close()
 
 
 @pytest.fixture(
