@@ -13,7 +13,6 @@ import os
 import sys
 import traceback
 
-
 import click
 
 from ledger.errors import LedgerError, UsageError
