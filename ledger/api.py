@@ -98,22 +98,23 @@ class Ledger:
                 self._model = False  # a read-only place: answer from the fold
         return self._model or None
 
-    def refresh(self) -> int:
+    def refresh(self, *, progress=None) -> int:
         """Bring the read models up to the log's tail (resumable; rebuilt if the ledger was replaced)."""
         model = self.model
         if model is None:
             return 0
         try:
-            return model.catch_up(self.store)
+            return model.catch_up(self.store, progress=progress)
         except sqlite3.OperationalError:
             return 0  # another process is catching up: it will get there
 
-    def rebuild(self) -> int:
+    def rebuild(self, *, progress=None) -> int:
+        """Build the read models again from the whole log."""
         model = self.model
         if model is None:
             return 0
         model.clear()
-        return model.catch_up(self.store)
+        return model.catch_up(self.store, progress=progress)
 
     def __enter__(self) -> "Ledger":
         return self

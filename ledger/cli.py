@@ -127,8 +127,13 @@ def record(file: str, db: str, actor: str | None) -> None:
             incoming = list(read_lines(fh))
     from ledger.recording import record as do_record
 
+    from ledger.progress import progress_bar
+
     with _open(db, create=True) as lg:
-        result = lg.after_record(do_record(lg.store, incoming, actor=actor))
+        result = do_record(lg.store, incoming, actor=actor)
+        if result.recorded and not lg.reference:
+            with progress_bar("updating the read models", len(result.recorded)) as advance:
+                lg.refresh(progress=lambda position: advance(position - result.recorded[0].position + 1))
     msg = f"recorded {len(result.recorded)} event(s)"
     if result.already:
         msg += f"; {len(result.already)} already recorded (retry, left as they were)"
@@ -218,6 +223,21 @@ def audit(db: str, as_json: bool, head_only: bool, expect_head: str | None) -> N
         if expect_head:
             click.echo(f"the log extends the expected head {expect_head}")
         click.echo(f"projections replayed twice and identical at {len(report.digests)} date(s)")
+
+
+@cli.command()
+@db_option
+@guarded
+def rebuild(db: str) -> None:
+    """Rebuild the read models from the whole log (they are otherwise kept up to date by themselves)."""
+    from ledger.progress import progress_bar
+
+    with _open(db) as lg:
+        if lg.model is None:
+            raise UsageError("the read models cannot be kept beside this ledger (a read-only place)")
+        with progress_bar("rebuilding the read models", lg.store.count()) as advance:
+            count = lg.rebuild(progress=advance)
+        click.echo(f"rebuilt the read models from {count} event(s) into {lg.model.path}")
 
 
 @cli.command()

@@ -132,8 +132,8 @@ class ReadModel:
         """Apply the events the models have not seen, a chunk a transaction; returns how many."""
         position = self.position
         if position:
-            logged = [r for r in store.log_rows(start=position, chunk=1) if r.position == position][:1]
-            if not logged or logged[0].chain != self.chain:
+            logged = next(store.log_rows(start=position, chunk=1), None)
+            if logged is None or logged.position != position or logged.chain != self.chain:
                 self.clear()  # the ledger behind these models is not the one they were built from
                 position = 0
         applied = 0

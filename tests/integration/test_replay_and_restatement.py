@@ -84,3 +84,15 @@ def test_audit_replay_script_writes_a_report_with_the_head(sqlite_url, run_cli, 
     assert report["dates"][0]["status"]["availability"]["principal"] == "11668118.00"
     assert report["restatements"][0]["changes"]
     assert "head digest" in out.with_suffix(".md").read_text()
+
+
+def test_rebuilt_read_models_answer_as_before(sqlite_url, run_cli):
+    """`cledger rebuild` starts the read models again from the log; the answers do not change."""
+    assert run_cli(["record", str(scenario_path()), "--db", sqlite_url]).code == 0
+    args = ["status", "--as-of", "1996-06-20", "--known-at", "1996-12-31", "--json", "--db", sqlite_url]
+    before = run_cli(args).stdout
+    result = run_cli(["rebuild", "--db", sqlite_url])
+    assert result.code == 0 and "110" in result.stdout
+    assert run_cli(args).stdout == before
+    reference = run_cli(args, env={"CLEDGER_REFERENCE": "1"}).stdout
+    assert reference == before
