@@ -134,6 +134,10 @@ def record(file: str, db: str, actor: str | None) -> None:
         if result.recorded and not lg.reference:
             with progress_bar("updating the read models", len(result.recorded)) as advance:
                 lg.refresh(progress=lambda position: advance(position - result.recorded[0].position + 1))
+    if result.clock_behind is not None:
+        click.echo(f"cledger: note: this machine's clock is {result.clock_behind} behind the ledger's last recorded "
+                   "time; the events were recorded at that time instead, so recorded times never go backwards",
+                   err=True)
     msg = f"recorded {len(result.recorded)} event(s)"
     if result.already:
         msg += f"; {len(result.already)} already recorded (retry, left as they were)"

@@ -13,7 +13,7 @@ import hashlib
 import os
 import random
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -53,6 +53,7 @@ class RecordResult:
 
     recorded: tuple[Recorded, ...]
     already: tuple[str, ...]
+    clock_behind: "timedelta | None" = None  # how far the machine clock was behind the ledger's last time
 
     @property
     def head(self) -> str | None:
@@ -115,7 +116,10 @@ def _record(store: Store, incoming: Sequence[Incoming], actor: str, now) -> Reco
         except IntegrityError:
             time.sleep(min(0.5, 0.01 * (2 ** min(attempt, 6))) * random.random())
             continue
-        return RecordResult(tuple(plan.records), tuple(plan.already))
+        behind = None
+        if tail.recorded_at is not None and plan.now < tail.recorded_at:
+            behind = tail.recorded_at - plan.now
+        return RecordResult(tuple(plan.records), tuple(plan.already), behind)
     raise ConcurrentWrite(f"other writers kept taking the next position; gave up after {MAX_ATTEMPTS} attempts")
 
 
@@ -305,6 +309,12 @@ class _Plan:
             if ev.amount > owed:
                 raise InputError(f"the payment of {money(ev.amount)} exceeds the principal of {ev.facility} "
                                  f"outstanding on {ev.effective_date.isoformat()} ({money(owed)})",
+                                 line=inc.line, field="amount")
+            low, when = self._loanbook().lowest_from(ev.facility, ev.effective_date)
+            if ev.amount > low:
+                raise InputError(f"the payment of {money(ev.amount)} dated {ev.effective_date.isoformat()} would leave "
+                                 f"{ev.facility} owing less than nothing on {when.isoformat()} (it owes "
+                                 f"{money(low)} then, after the later repayments already recorded)",
                                  line=inc.line, field="amount")
         if isinstance(ev, ProceedsReceived):
             ev = self._resolve(inc, position)
@@ -507,6 +517,20 @@ class LoanBook:
             for step in ev.allocations:
                 if step.resolved:
                     self._book(rec.event_id, step.facility, ev.effective_date, -step.resolved)
+
+    def lowest_from(self, facility: str, day: date) -> tuple[Decimal, date]:
+        """The lowest principal on `day` or any later booked date, and that date."""
+        import bisect
+
+        dates = self.dates.get(facility, [])
+        booked = self.by_date.get(facility, {})
+        principal = self.principal_on(facility, day)
+        low, when = principal, day
+        for d in dates[bisect.bisect_right(dates, day):]:
+            principal += booked[d]
+            if principal < low:
+                low, when = principal, d
+        return low, when
 
     def principal_on(self, facility: str, day: date) -> Decimal:
         import bisect

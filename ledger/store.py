@@ -185,6 +185,11 @@ def _postgres_recorder_class():
         def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
             return None
 
+        # The library retries an insert ten times on an OperationalError, a lock timeout included, so a
+        # writer would wait ten lock timeouts. `record` has its own retry on a lost position; a lock
+        # that does not clear in time should come back at once as exit 3.
+        insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
+
     return LedgerPostgresRecorder
 
 
@@ -243,9 +248,22 @@ class Store:
             raise StoreUnavailable(f"no ledger in schema {loc.schema} of {loc.dbname}: record events first")
         self.recorder = _postgres_recorder_class()(self.datastore, events_table_name=self.events_table)
         if create and not exists:
-            self._guard(self.recorder.create_table)
+            self._create_postgres_tables()
         else:
             self._guard(self.datastore.register_type_adapters)
+
+    def _create_postgres_tables(self) -> None:
+        """Create the tables; two first writers racing on a new schema can collide in the catalogue: retry."""
+        import time
+
+        for attempt in range(10):
+            try:
+                self._guard(self.recorder.create_table)
+                return
+            except (IntegrityError, StoreUnavailable) as exc:
+                if attempt == 9 or "duplicate" not in str(exc).lower() and "unique" not in str(exc).lower():
+                    raise StoreUnavailable(f"could not create the ledger's tables: {exc}") from None
+                time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         self.datastore.close()

@@ -263,11 +263,17 @@ def scope_breaches(ctx: Context, key: tuple[str, str | None], events: list[Recor
     by_day = {d: list(g) for d, g in groupby(events, key=lambda r: r.event.effective_date)}
     for day in sorted(set(by_day) | set(agreement_of_day)):
         raised: dict[tuple[str, str | None], Recorded] = {}
+        cap = ctx.terms_on(day).caps.get(key)
         for rec in by_day.get(day, []):
             before = _cap_scope(loans, *key) if isinstance(rec.event, LoanAdvanced) else None
             apply_loan(loans, rec)
-            if before is not None and _cap_scope(loans, *key) > before:
-                raised[key] = rec
+            if before is not None:
+                after = _cap_scope(loans, *key)
+                # the cause is the advance that took principal over the cap (the last one to, on a busy day);
+                # failing that, the first advance of the day that added to an excess already there
+                crossed = cap is not None and before <= cap.amount < after
+                if after > before and (crossed or key not in raised):
+                    raised[key] = (rec, crossed)
         if key in ctx.terms_on(day).caps:
             _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, agreement_of_day, found,
                                endings)
@@ -422,7 +428,7 @@ def _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, 
     terms_took_effect = day in agreement_of_day
     if key in last_principal and last_principal[key] > cap.amount and key not in raised and not terms_took_effect:
         return  # the same excess a cure or waiver already dealt with
-    cause = raised.get(key) or (agreement_of_day.get(day) or [None])[-1]
+    cause = raised[key][0] if key in raised else (agreement_of_day.get(day) or [None])[-1]
     if cause is None:
         return
     who = f"{cap.borrower}'s " if cap.borrower else ""
