@@ -153,3 +153,11 @@ def test_inverse_maturity_payment_reduces_the_latest_installment_first(lg):
     note = {f.facility: f for f in lg.balances(as_of="1996-03-01").facilities}["note"]
     assert [(i.due.isoformat(), str(i.amount)) for i in note.installments] == [("1997-01-01", "50.00"),
                                                                                ("1998-01-01", "0.00")]
+
+
+def test_backdated_payment_that_would_leave_principal_below_zero_later_is_refused(lg):
+    """1,000 advanced; 900 repaid on 1 Apr; a further 200 dated 1 Mar would leave -100 owing from 1 Apr."""
+    lg.record([{"type": "PaymentReceived", "id": "pay-apr", "effective_date": "1996-04-01", "facility": "rev",
+                "amount": "900.00"}])
+    refused(lg, [{"type": "PaymentReceived", "id": "pay-mar", "effective_date": "1996-03-01", "facility": "rev",
+                  "amount": "200.00"}], line=1, field="amount", words=["1996-04-01", "100.00"])
