@@ -80,7 +80,7 @@ class Ledger:
         self._model = None
 
     def close(self) -> None:
-        if self._model is not None:
+        if self._model:
             self._model.close()
         self.store.close()
 
@@ -94,8 +94,12 @@ class Ledger:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._model = ReadModel(path)
-            except (OSError, sqlite3.Error):
+            except OSError:
                 self._model = False  # a read-only place: answer from the fold
+            except sqlite3.OperationalError as exc:
+                if not any(word in str(exc) for word in ("unable to open", "readonly", "read-only")):
+                    raise
+                self._model = False
         return self._model or None
 
     def refresh(self, *, progress=None) -> int:
@@ -105,8 +109,8 @@ class Ledger:
             return 0
         try:
             return model.catch_up(self.store, progress=progress)
-        except sqlite3.OperationalError:
-            return 0  # another process is catching up: it will get there
+        except sqlite3.Error:
+            return 0  # another process is catching up the same models: it (or the next answer) gets there
 
     def rebuild(self, *, progress=None) -> int:
         """Build the read models again from the whole log."""
@@ -130,7 +134,10 @@ class Ledger:
     def after_record(self, result: RecordResult) -> RecordResult:
         """Bring the read models up to date after a record (they also catch up before any answer)."""
         if result.recorded and not self.reference:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # the batch is committed; the read models catch up before the next answer
+                pass
         return result
 
     def record_file(self, path: str | Path, *, actor: str | None = None) -> RecordResult:

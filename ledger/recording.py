@@ -108,7 +108,14 @@ def _record(store: Store, incoming: Sequence[Incoming], actor: str, now) -> Reco
     for attempt in range(MAX_ATTEMPTS):
         tail = store.tail()
         plan = _Plan(store, tail, incoming, actor, now())
-        plan.check()
+        try:
+            plan.check()
+        except InputError:
+            # the checks read the ledger in several queries: if another writer appended meanwhile, they may
+            # have seen part of its batch (its names but not its ids); judge the batch again on the new tail
+            if store.tail() != tail:
+                continue
+            raise
         if not plan.records:
             return RecordResult((), tuple(plan.already))
         try:

@@ -185,10 +185,14 @@ def _postgres_recorder_class():
         def _fetch_ids_after_insert_events(self, curs, stored_events, **kwargs):
             return None
 
-        # The library retries an insert ten times on an OperationalError, a lock timeout included, so a
-        # writer would wait ten lock timeouts. `record` has its own retry on a lost position; a lock
-        # that does not clear in time should come back at once as exit 3.
-        insert_events = PostgresApplicationRecorder.insert_events.__wrapped__
+        def insert_events(self, stored_events, **kwargs):
+            # One plain transaction, not the library's pipelined one: there, a position taken by another
+            # writer could surface as "pipeline aborted" instead of the IntegrityError that makes `record`
+            # check again; and the library retries every OperationalError ten times, so a lock timeout of
+            # 10 s would wait 100 s before exit 3. `record` has its own retry loop.
+            with self.datastore.transaction(commit=True) as curs:
+                self._insert_stored_events(curs, stored_events, **kwargs)
+            return None
 
     return LedgerPostgresRecorder
 
@@ -242,8 +246,8 @@ class Store:
         self.events_table = "cledger_events"
         try:
             exists = self._query_one(f"SELECT to_regclass('{self.q}cledger_log') IS NOT NULL")[0]
-        except StoreUnavailable:
-            raise
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"PostgreSQL at {loc.host}:{loc.port} (database {loc.dbname}): {exc}") from None
         if not exists and not create:
             raise StoreUnavailable(f"no ledger in schema {loc.schema} of {loc.dbname}: record events first")
         self.recorder = _postgres_recorder_class()(self.datastore, events_table_name=self.events_table)
@@ -253,17 +257,25 @@ class Store:
             self._guard(self.datastore.register_type_adapters)
 
     def _create_postgres_tables(self) -> None:
-        """Create the tables; two first writers racing on a new schema can collide in the catalogue: retry."""
-        import time
+        """Create the tables, one creator at a time.
 
-        for attempt in range(10):
-            try:
-                self._guard(self.recorder.create_table)
-                return
-            except (IntegrityError, StoreUnavailable) as exc:
-                if attempt == 9 or "duplicate" not in str(exc).lower() and "unique" not in str(exc).lower():
-                    raise StoreUnavailable(f"could not create the ledger's tables: {exc}") from None
-                time.sleep(0.05 * (attempt + 1))
+        Several first records on a new schema at once race on CREATE ... IF NOT EXISTS (a unique violation on
+        pg_type, or a deadlock between the triggers): the creator holds an advisory lock on a connection of
+        its own, and whoever waited for it finds the tables made.
+        """
+        import psycopg
+
+        loc = self.location
+        try:
+            lock = psycopg.connect(host=loc.host, port=loc.port, user=loc.user, password=loc.password,
+                                   dbname=loc.dbname, autocommit=True, connect_timeout=5)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"PostgreSQL at {loc.host}:{loc.port} could not be reached: "
+                                   f"{str(exc).strip()}") from None
+        with lock:
+            lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"cledger-create:{loc.schema}"])
+            exists = self._query_one(f"SELECT to_regclass('{self.q}cledger_log') IS NOT NULL")[0]
+            self._guard(self.datastore.register_type_adapters if exists else self.recorder.create_table)
 
     def close(self) -> None:
         self.datastore.close()

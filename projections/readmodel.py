@@ -55,12 +55,16 @@ from ledger.events import (
 from ledger.values import PaymentOrder, parse_time
 from projections.state import Item, Loan, new_loan
 
+class _Overtaken(Exception):
+    """Another process applied the same events to the read models first."""
+
+
 LIVE = "known_from <= :k AND (voided_at IS NULL OR voided_at > :k)"
 FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values", "rm_loans")
 # What the liens, eligibility, balances and availability answers need beyond the fact tables.
 TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
                "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # bump when the tables change: older projection files are then built again
 
 
 def cents(amount: Decimal) -> int:
@@ -88,6 +92,25 @@ class ReadModel:
 
     def _create(self) -> None:
         db = self.db
+        if "rm_tracking" in db.table_names():
+            row = db.execute("SELECT version FROM rm_tracking WHERE name = 'log'").fetchone()
+            if row is not None and row[0] == SCHEMA_VERSION:
+                return
+            # made by another version of the ledger: a cache, so build it again from the log
+            db.conn.execute("BEGIN IMMEDIATE")
+            for table in [t for t in db.table_names() if t.startswith("rm_")]:
+                db.conn.execute(f"DROP TABLE {table}")
+            db.conn.execute("COMMIT")
+        # several processes may open a new projection file at once: create it whole, under the write lock
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._create_tables(db)
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
+
+    def _create_tables(self, db) -> None:
         fact = {"position": int, "known_from": int, "voided_at": int, "effective": str}
         if "rm_tracking" not in db.table_names():
             db["rm_tracking"].create({"name": str, "position": int, "chain": str, "version": int}, pk="name")
@@ -110,7 +133,8 @@ class ReadModel:
             db["rm_breaches"].create({"breach": str, "known_from": int, "known_to": int, "since": str, "data": str})
             db["rm_breaches"].create_index(["known_from"])
             db["rm_breaches"].create_index(["breach", "known_to"])
-            db["rm_tracking"].insert({"name": "log", "position": 0, "chain": "", "version": SCHEMA_VERSION})
+            db.conn.execute("INSERT INTO rm_tracking (name, position, chain, version) VALUES ('log', 0, '', ?)",
+                            [SCHEMA_VERSION])
 
     @property
     def position(self) -> int:
@@ -130,6 +154,12 @@ class ReadModel:
 
     def catch_up(self, store, *, chunk: int = 20_000, progress=None) -> int:
         """Apply the events the models have not seen, a chunk a transaction; returns how many."""
+        try:
+            return self._catch_up(store, chunk=chunk, progress=progress)
+        except _Overtaken:
+            return 0  # another process applied them first; the next answer catches up from where it got
+
+    def _catch_up(self, store, *, chunk: int, progress) -> int:
         position = self.position
         if position:
             logged = next(store.log_rows(start=position, chunk=1), None)
@@ -163,20 +193,30 @@ class ReadModel:
             chain = next(chains).chain
         breach_rows = self._breach_changes(records)
         with self.db.conn:
+            # another process may have applied these events meanwhile: take the write lock and look again
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            if self.position != records[0].position - 1:
+                raise _Overtaken()
             for table, items in rows.items():
-                if items:
-                    self.db[table].insert_all(items, batch_size=2000)
+                self._insert(table, items)
             for rec in voids:
                 self._apply_void(rec)
             for position, closed, opened in breach_rows:
                 for breach in closed:
                     self.db.execute("UPDATE rm_breaches SET known_to = ? WHERE breach = ? AND known_to IS NULL",
                                     [position, breach])
-                if opened:
-                    self.db["rm_breaches"].insert_all(opened)
+                self._insert("rm_breaches", opened)
             self.db.execute("UPDATE rm_tracking SET position = ?, chain = ? WHERE name = 'log'",
                             [records[-1].position, chain])
         return len(records)
+
+    def _insert(self, table: str, rows: list[dict]) -> None:
+        """Insert inside the caller's transaction (sqlite-utils' insert_all would commit it part-way)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
 
     def _breach_changes(self, records: list[Recorded]):
         """For each event that changes the breaches: its position, the ids that end there, the versions that begin."""

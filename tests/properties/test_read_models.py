@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import open_ledger
-from projections.query import Snapshot
+from projections.query import ReadModelSnapshot, Snapshot
 
 try:
     from tests.strategies import event_batches
@@ -48,7 +48,9 @@ def test_read_models_answer_as_the_fold(tmp_path_factory, batch, data):
         for _ in range(4):
             k = START + timedelta(hours=data.draw(st.integers(-1, len(batch))), minutes=data.draw(st.sampled_from([0, 30])))
             d = data.draw(st.sampled_from(days)) + timedelta(days=data.draw(st.sampled_from([-1, 0, 1])))
-            model = _answers(lg.snapshot(k), d)
+            snapshot = lg.snapshot(k)
+            assert isinstance(snapshot, ReadModelSnapshot)  # the read models, not a silent fall-back to the fold
+            model = _answers(snapshot, d)
             reference = _answers(Snapshot(events, k), d)
             assert model == reference, (d, k)
 
@@ -84,4 +86,6 @@ def test_read_models_and_breach_engine_answer_as_the_fold_on_deals_with_breaches
         times = [data.draw(knowledge_times(events)) for _ in range(3)] + [datetime.now(timezone.utc)]
         for k in times:
             d = data.draw(query_dates(events))
-            assert _answers(lg.snapshot(k), d) == _answers(Snapshot(recorded, k), d), (d, k)
+            snapshot = lg.snapshot(k)
+            assert isinstance(snapshot, ReadModelSnapshot)
+            assert _answers(snapshot, d) == _answers(Snapshot(recorded, k), d), (d, k)
