@@ -219,14 +219,15 @@ def audit(db: str, as_json: bool, head_only: bool, expect_head: str | None) -> N
             return
         total = lg.store.count()
         with progress_bar("verifying the chain", total) as advance:
-            report = run_audit(lg.store, expect_head=expect_head, progress=advance)
+            report = run_audit(lg.store, expect_head=expect_head, progress=advance, model=lg.model)
     if as_json:
         print_json(report.to_json())
     else:
         click.echo(f"audit ok: {report.events} events, chain verified, head {report.head}")
         if expect_head:
             click.echo(f"the log extends the expected head {expect_head}")
-        click.echo(f"projections replayed twice and identical at {len(report.digests)} date(s)")
+        click.echo(f"read models rebuilt from the log and identical to the stored ones; answers digested at "
+                   f"{len(report.digests)} date(s)")
 
 
 @cli.command()

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         with open_ledger(args.db, create=False) as lg:
-            checked = audit(lg.store, expect_head=args.expect_head)
+            checked = audit(lg.store, expect_head=args.expect_head, model=lg.model)
             snapshot = lg.snapshot(args.known_at)
             report = {"ledger": args.db, "head": checked.head, "events": checked.events,
                       "known_at": iso_time(snapshot.known_at),

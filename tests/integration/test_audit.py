@@ -136,3 +136,17 @@ def test_malformed_head_digest_is_a_usage_error(tampered, run_cli):
     """--expect-head with something that is not POSITION:SHA256HEX exits 2."""
     url, _, _ = tampered
     assert _audit(run_cli, url, "--expect-head", "12:nothex").code == 2
+
+
+def test_read_models_that_no_longer_follow_the_log_are_reported(sqlite_url, run_cli):
+    """A changed row in the read models is found by comparing them with a rebuild from the log; rebuild mends it."""
+    assert run_cli(["record", str(scenario_path()), "--db", sqlite_url]).code == 0
+    projections = sqlite_url[len("sqlite:///"):] + ".projections"
+    conn = sqlite3.connect(projections)
+    conn.execute("UPDATE rm_loans SET cents = cents + 1 WHERE rowid = (SELECT MIN(rowid) FROM rm_loans)")
+    conn.commit()
+    conn.close()
+    result = _audit(run_cli, sqlite_url)
+    assert result.code == 1 and "rm_loans" in result.stderr
+    assert run_cli(["rebuild", "--db", sqlite_url]).code == 0
+    assert _audit(run_cli, sqlite_url).code == 0
