@@ -72,7 +72,7 @@ class ReadModelSnapshot(Snapshot):
         self.k = k
         from projections.readmodel import TERMS_TYPES
 
-        self.ctx = Context(model.events_of(TERMS_TYPES, k))
+        self.ctx = model.terms_context(k)
         self._breaches = None
 
     @property

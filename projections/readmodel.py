@@ -64,7 +64,7 @@ FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values",
 # What the liens, eligibility, balances and availability answers need beyond the fact tables.
 TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
                "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
-SCHEMA_VERSION = 2  # bump when the tables change: older projection files are then built again
+SCHEMA_VERSION = 3  # bump when the tables change: older projection files are then built again
 
 
 def cents(amount: Decimal) -> int:
@@ -130,6 +130,7 @@ class ReadModel:
             db["rm_loans"].create_index(["effective", "facility"])
             db["rm_loans"].create_index(["facility", "effective", "position"])
             db["rm_loans"].create_index(["position"])
+            db["rm_horizon"].create({"position": int, "effective": str}, pk="position")
             db["rm_breaches"].create({"breach": str, "known_from": int, "known_to": int, "since": str, "data": str})
             db["rm_breaches"].create_index(["known_from"])
             db["rm_breaches"].create_index(["breach", "known_to"])
@@ -145,8 +146,9 @@ class ReadModel:
         return self.db["rm_tracking"].get("log")["chain"]
 
     def clear(self) -> None:
+        self.__dict__.pop("_contexts", None)
         with self.db.conn:
-            for table in (*FACT_TABLES, "rm_index", "rm_breaches"):
+            for table in (*FACT_TABLES, "rm_index", "rm_breaches", "rm_horizon"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
 
@@ -206,6 +208,12 @@ class ReadModel:
                     self.db.execute("UPDATE rm_breaches SET known_to = ? WHERE breach = ? AND known_to IS NULL",
                                     [position, breach])
                 self._insert("rm_breaches", opened)
+            # the latest effective date of anything known by this chunk's end: a bound for the seeks
+            # of `items_on` (no row known at k can be effective later than the bound of k's chunk)
+            latest = max((r.event.effective_date.isoformat() for r in records), default="")
+            previous = self.db.execute("SELECT MAX(effective) FROM rm_horizon").fetchone()[0] or ""
+            self.db.conn.execute("INSERT INTO rm_horizon (position, effective) VALUES (?, ?)",
+                                 [records[-1].position, max(latest, previous)])
             self.db.execute("UPDATE rm_tracking SET position = ?, chain = ? WHERE name = 'log'",
                             [records[-1].position, chain])
         return len(records)
@@ -321,6 +329,22 @@ class ReadModel:
                "AND (voided_at IS NULL OR voided_at > ?) ORDER BY position")
         return [_recorded(json.loads(row[0])) for row in self.db.execute(sql, [*types, k, k]).fetchall()]
 
+    def terms_context(self, k: int):
+        """The Context of the terms, lien and facility events known at k, shared by every k that knows the same."""
+        from projections.context import Context
+
+        marks = ",".join("?" for _ in TERMS_TYPES)
+        key = tuple(self.db.execute(
+            f"SELECT MAX(CASE WHEN known_from <= ? THEN known_from END), "
+            f"MAX(CASE WHEN voided_at <= ? THEN voided_at END) FROM rm_events WHERE type IN ({marks})",
+            [k, k, *TERMS_TYPES]).fetchone())
+        cache = self.__dict__.setdefault("_contexts", {})
+        if key not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = Context(self.events_of(TERMS_TYPES, k))
+        return cache[key]
+
     def items_on(self, day: date, k: int) -> dict[str, Item]:
         """Collateral as of `day`, as known at k: kind, owner, location, value, disposed."""
         params = {"d": day.isoformat(), "k": k}
@@ -336,8 +360,12 @@ class ReadModel:
                                                 str(row["position"]))
         if not items:
             return items
+        # seek no later than what could be known at k: rows recorded after k are not skipped one by one
+        bound = self.db.execute("SELECT effective FROM rm_horizon WHERE position >= ? ORDER BY position LIMIT 1",
+                                [k]).fetchone()
+        params["b"] = min(params["d"], bound[0]) if bound else params["d"]
         latest = "ORDER BY t.effective DESC, t.position DESC LIMIT 1"
-        live_t = "t.known_from <= :k AND (t.voided_at IS NULL OR t.voided_at > :k) AND t.effective <= :d"
+        live_t = "t.known_from <= :k AND (t.voided_at IS NULL OR t.voided_at > :k) AND t.effective <= :b"
         for row in self.db.query(
                 f"SELECT i.collateral AS collateral, "
                 f"(SELECT t.to_location FROM rm_moves t WHERE t.collateral = i.collateral AND {live_t} {latest}) AS moved, "
