@@ -104,10 +104,10 @@ class Ledger:
 
     def refresh(self, *, progress=None) -> int:
         """Bring the read models up to the log's tail (resumable; rebuilt if the ledger was replaced)."""
-        model = self.model
-        if model is None:
-            return 0
         try:
+            model = self.model
+            if model is None:
+                return 0
             return model.catch_up(self.store, progress=progress)
         except sqlite3.Error:
             return 0  # another process is catching up the same models: it (or the next answer) gets there
@@ -131,11 +131,11 @@ class Ledger:
     def record_lines(self, lines: Iterable[str | bytes], *, actor: str | None = None) -> RecordResult:
         return self.after_record(record(self.store, list(read_lines(lines)), actor=actor))
 
-    def after_record(self, result: RecordResult) -> RecordResult:
+    def after_record(self, result: RecordResult, *, progress=None) -> RecordResult:
         """Bring the read models up to date after a record (they also catch up before any answer)."""
         if result.recorded and not self.reference:
             try:
-                self.refresh()
+                self.refresh(progress=progress)
             except Exception:  # the batch is committed; the read models catch up before the next answer
                 pass
         return result
@@ -161,12 +161,16 @@ class Ledger:
 
     def snapshot(self, known_at: datetime | date | str | None = None) -> Snapshot:
         k = _as_time(known_at)
-        if not self.reference and self.model is not None:
+        if not self.reference:
             from projections.query import ReadModelSnapshot
 
             self.refresh()
-            if self.model.position >= self.store.tail().position:
-                return ReadModelSnapshot(self.model, self.store.position_known_at(k), k)
+            try:
+                model = self.model
+                if model is not None and model.position >= self.store.tail().position:
+                    return ReadModelSnapshot(model, self.store.position_known_at(k), k)
+            except sqlite3.Error:
+                pass  # the read models are busy being made by another process: the fold gives the same answer
         return Snapshot(self.events(), k)
 
     def liens(self, as_of=None, known_at=None):

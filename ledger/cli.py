@@ -131,9 +131,9 @@ def record(file: str, db: str, actor: str | None) -> None:
 
     with _open(db, create=True) as lg:
         result = do_record(lg.store, incoming, actor=actor)
-        if result.recorded and not lg.reference:
+        if result.recorded:
             with progress_bar("updating the read models", len(result.recorded)) as advance:
-                lg.refresh(progress=lambda position: advance(position - result.recorded[0].position + 1))
+                lg.after_record(result, progress=lambda position: advance(position - result.recorded[0].position + 1))
     if result.clock_behind is not None:
         click.echo(f"cledger: note: this machine's clock is {result.clock_behind} behind the ledger's last recorded "
                    "time; the events were recorded at that time instead, so recorded times never go backwards",

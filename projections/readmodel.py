@@ -97,16 +97,17 @@ class ReadModel:
             if row is not None and row[0] == SCHEMA_VERSION:
                 return
             # made by another version of the ledger: a cache, so build it again from the log
-            db.conn.execute("BEGIN IMMEDIATE")
-            for table in [t for t in db.table_names() if t.startswith("rm_")]:
-                db.conn.execute(f"DROP TABLE {table}")
-            db.conn.execute("COMMIT")
+            with db.conn:
+                db.conn.execute("BEGIN IMMEDIATE")
+                for table in [t for t in db.table_names() if t.startswith("rm_")]:
+                    db.conn.execute(f"DROP TABLE {table}")
         # several processes may open a new projection file at once: create it whole, under the write lock
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             self._create_tables(db)
         except BaseException:
-            db.conn.execute("ROLLBACK")
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
             raise
         db.conn.execute("COMMIT")
 
