@@ -64,7 +64,6 @@ import math
 import multiprocessing
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -83,8 +82,8 @@ for _p in (str(ROOT), str(HERE)):
 
 from bench_record import (  # noqa: E402  (the raw-executemany side, reused as is)
     Target,
+    clean_up,
     compare_schemas,
-    drop,
     make_targets,
     prepare,
     run_raw,
@@ -613,16 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = any("error" in res.get(k, {}) for res in results for k in res if isinstance(res[k], dict))
         return 1 if failed else 0
     finally:
-        if not args.keep:
-            for t in targets:
-                try:
-                    drop(t)
-                except Exception as exc:
-                    print(f"could not drop schema {t.drop_schema}: {exc}", file=sys.stderr)
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir}" + "".join(f", schema {t.drop_schema}" for t in targets if t.drop_schema),
-                  file=sys.stderr)
+        clean_up(targets, workdir, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -480,16 +480,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(text[start:].rstrip() if start >= 0 else text.rstrip())
         return 0
     finally:
-        if not args.keep:
-            for t in targets:
-                try:
-                    drop(t)
-                except Exception as exc:  # report, do not hide the run's own outcome
-                    print(f"could not drop schema {t.drop_schema}: {exc}", file=sys.stderr)
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"kept {workdir}" + "".join(f", schema {t.drop_schema}" for t in targets if t.drop_schema),
-                  file=sys.stderr)
+        clean_up(targets, workdir, keep=args.keep)
+
+
+def clean_up(targets, workdir, *, keep: bool) -> None:
+    """Drop the run's PostgreSQL schemas and temp folder, or say where they were kept."""
+    if not keep:
+        for t in targets:
+            try:
+                drop(t)
+            except Exception as exc:  # report, do not hide the run's own outcome
+                print(f"could not drop schema {t.drop_schema}: {exc}", file=sys.stderr)
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"kept {workdir}" + "".join(f", schema {t.drop_schema}" for t in targets if t.drop_schema),
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,11 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from crash_loop import Lane  # noqa: E402  (a sibling script)
+from crash_loop import Lane, print_report  # noqa: E402  (a sibling script)
 
 RECORDED = re.compile(r"recorded (\d+) event\(s\)(?:; (\d+) already recorded)?")
 
@@ -326,18 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args.db, writers=args.writers, batches=args.batches, seed=args.seed, lock_timeout=args.lock_timeout,
                  lock_holder=not args.no_lock_holder, lock_pause=args.lock_pause, duplicate_senders=args.duplicate_senders,
                  log=lambda m: print(m, file=sys.stderr, flush=True))
-    if args.json:
-        print(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
-    else:
-        for key, value in asdict(report).items():
-            if key not in ("violations", "refusal_messages"):
-                print(f"{key:22} {value}")
-        for m in report.refusal_messages:
-            print(f"refusal message: {m}")
-        for v in report.violations:
-            print(f"VIOLATION: {v}")
-        print("ok" if report.ok else f"FAILED: {len(report.violations)} violation(s)")
-    return 0 if report.ok else 1
+    return print_report(report, as_json=args.json, lists=("refusal_messages",))
 
 
 if __name__ == "__main__":

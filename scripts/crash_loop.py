@@ -419,12 +419,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--db is required")
     report = run(args.db, cycles=args.cycles, seed=args.seed, writers=args.writers,
                  verify_every=args.verify_every, log=lambda m: print(m, file=sys.stderr, flush=True))
-    if args.json:
+    return print_report(report, as_json=args.json)
+
+
+def print_report(report, *, as_json: bool, lists: tuple[str, ...] = ()) -> int:
+    """Print a run's report (JSON, or a line a figure, then the `lists` and the violations); 0 if it held."""
+    if as_json:
         print(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
     else:
         for key, value in asdict(report).items():
-            if key != "violations":
+            if key not in ("violations", *lists):
                 print(f"{key:28} {value}")
+        for key in lists:
+            for item in getattr(report, key):
+                print(f"{key.replace('_', ' ').rstrip('s')}: {item}")
         for v in report.violations:
             print(f"VIOLATION: {v}")
         print("ok" if report.ok else f"FAILED: {len(report.violations)} violation(s)")
