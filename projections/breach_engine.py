@@ -77,6 +77,8 @@ class BreachEngine:
     # ------------------------------------------------------------ state
 
     def rebuild(self) -> None:
+        self.changed: set[str] | None = None  # every breach may have changed
+        self.by_event = {r.event_id: r for r in self.log}
         live = live_events(self.log)
         self.global_events = [r for r in live if isinstance(r.event, (*GLOBAL, *ENDINGS))]
         self.ctx = Context(self.global_events)
@@ -166,6 +168,36 @@ class BreachEngine:
     def current(self) -> dict[str, Breach]:
         return {b.breach: b for b in self.breaches()}
 
+    def find(self, ids: set[str]) -> dict[str, Breach]:
+        """The breaches with these ids that exist now."""
+        out = {}
+        for name in ids:
+            if name.startswith("no-default-at-advance:"):
+                found = next((b for b in self.rep if b.breach == name), None)
+            else:
+                found = next((b for key in self._owners(name) for b in self.results.get(key, ()) if b.breach == name),
+                             None)
+            if found is None:  # ids may hold ':' themselves: look everywhere
+                found = next((b for b in self.breaches() if b.breach == name), None)
+            if found is not None:
+                out[name] = found
+        return out
+
+    def _owners(self, name: str) -> list[tuple]:
+        """Where a breach of this id can be: its rule and event name the item, notice or scope."""
+        rule, _, rest = name.partition(":")
+        if rule == "furnish-notices":
+            rec = self._by_event(rest)
+            return [("notice", rec.event.notice)] if rec is not None else []
+        if rule == "cap":
+            financing, borrower, _ = rest.split(":", 2)
+            return [("scope", (financing, None if borrower == "*" else borrower))]
+        rec = self._by_event(rest)
+        return [("item", rec.event.collateral)] if rec is not None and hasattr(rec.event, "collateral") else []
+
+    def _by_event(self, event_id: str) -> Recorded | None:
+        return self.by_event.get(event_id)
+
     # ------------------------------------------------------------ one event more
 
     def add(self, rec: Recorded) -> bool:
@@ -174,6 +206,7 @@ class BreachEngine:
         if ev.type_name in IRRELEVANT:
             return False
         self.log.append(rec)
+        self.by_event[rec.event_id] = rec
         if isinstance(ev, (*GLOBAL, EventVoided)):
             self.rebuild()
             return True
@@ -213,6 +246,7 @@ class BreachEngine:
 
     def _rejudge(self, touched: set[tuple], rep_from: date | None, *, rep_all: bool = False) -> bool:
         changed_since: list[date] = [rep_from] if rep_from else []
+        changed: set[str] = set()
         for key in touched:
             kind, name = key
             new = (self._judge_item(name) if kind == "item" else
@@ -221,7 +255,9 @@ class BreachEngine:
             if [signature(b) for b in old] != [signature(b) for b in new]:
                 changed_since += [b.since for b in (*old, *new)]
                 changed_since += [b.end for b in (*old, *new) if b.end is not None]
+                changed |= {b.breach for b in (*old, *new)}
             self.results[key] = new
+        old_rep = self.rep
         if rep_all:
             self.rep = representation_breaches(self.ctx, self.advances, self._others(), self.endings)
         elif changed_since:
@@ -229,7 +265,18 @@ class BreachEngine:
             earlier = [b for b in self.rep if b.cause < start]
             self.rep = representation_breaches(self.ctx, self.advances, self._others(), self.endings,
                                                earlier=earlier, start=start)
+        if self.rep is not old_rep:
+            before = {b.breach: signature(b) for b in old_rep}
+            after = {b.breach: signature(b) for b in self.rep}
+            changed |= {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+        if self.changed is not None:
+            self.changed |= changed
         return bool(touched) or rep_all or bool(changed_since)
+
+    def take_changes(self) -> set[str] | None:
+        """The ids of the breaches that may have changed since the last call (None: any of them)."""
+        changed, self.changed = self.changed, set()
+        return changed
 
 
 def _insort(items: list[Recorded], rec: Recorded) -> None:

@@ -236,19 +236,27 @@ class ReadModel:
             return []
         engine = self._breach_engine(records[0].position - 1)
         current = {b.breach: signature(b) for b in engine.breaches()}
+        engine.take_changes()
         changes = []
         for rec in relevant:
             if not engine.add(rec):
                 continue
-            now = {b.breach: b for b in engine.breaches()}
-            signatures = {name: signature(b) for name, b in now.items()}
-            closed = [name for name, sig in current.items() if signatures.get(name) != sig]
-            opened = [{"breach": name, "known_from": rec.position, "known_to": None, "since": b.since.isoformat(),
-                       "data": json.dumps(_breach_json(b))}
-                      for name, b in now.items() if current.get(name) != signatures[name]]
+            ids = engine.take_changes()
+            now = {b.breach: b for b in engine.breaches()} if ids is None else {
+                b.breach: b for b in engine.breaches() if b.breach in ids} if len(ids) > 50 else engine.find(ids)
+            names = set(current) | set(now) if ids is None else ids
+            signatures = {name: signature(now[name]) for name in names if name in now}
+            closed = [name for name in names if name in current and signatures.get(name) != current[name]]
+            opened = [{"breach": name, "known_from": rec.position, "known_to": None,
+                       "since": now[name].since.isoformat(), "data": json.dumps(_breach_json(now[name]))}
+                      for name in names if name in now and current.get(name) != signatures[name]]
             if closed or opened:
                 changes.append((rec.position, closed, opened))
-            current = signatures
+            for name in names:
+                if name in signatures:
+                    current[name] = signatures[name]
+                else:
+                    current.pop(name, None)
         return changes
 
     def _breach_engine(self, upto: int):
