@@ -330,8 +330,10 @@ class Store:
         """The last position recorded at or before `known_at` (recorded times never go backwards)."""
         from ledger.values import iso_time
 
-        row = self._query_one(f"SELECT MAX(position) FROM {self.q}cledger_log WHERE recorded_at <= ?", [iso_time(known_at)])
-        return int(row[0]) if row and row[0] is not None else 0
+        # recorded times rise with positions: the last row at or before K, found by one index seek
+        row = self._query_one(f"SELECT position FROM {self.q}cledger_log WHERE recorded_at <= ? "
+                              "ORDER BY recorded_at DESC, position DESC LIMIT 1", [iso_time(known_at)])
+        return int(row[0]) if row else 0
 
     def read(self, *, start: int = 1, stop: int | None = None, chunk: int = 5000) -> Iterator[Recorded]:
         """Recorded events from `start` to `stop` (inclusive) in log order, streamed in chunks."""
