@@ -375,23 +375,21 @@ class ReadModel:
         params["b"] = min(params["d"], bound[0]) if bound else params["d"]
         latest = "ORDER BY t.effective DESC, t.position DESC LIMIT 1"
         live_t = "t.known_from <= :k AND (t.voided_at IS NULL OR t.voided_at > :k) AND t.effective <= :b"
-        # moves and disposals are few: the latest of each item in one pass; values are many: one seek an item
-        for collateral, moved in self.db.execute(
-                f"SELECT collateral, to_location FROM (SELECT collateral, to_location, ROW_NUMBER() OVER "
-                f"(PARTITION BY collateral ORDER BY effective DESC, position DESC) AS n FROM rm_moves "
-                f"WHERE {LIVE} AND effective <= :b) WHERE n = 1", params):
-            if collateral in items:
-                items[collateral].location = moved
+        # disposals are few: one pass; the latest move and value: one index seek each an item
         for (collateral,) in self.db.execute(
                 f"SELECT DISTINCT collateral FROM rm_disposals WHERE {LIVE} AND effective <= :b", params):
             if collateral in items:
                 items[collateral].disposed = True
-        for collateral, valued in self.db.execute(
-                f"SELECT i.collateral, (SELECT t.value_cents FROM rm_values t WHERE t.collateral = i.collateral "
-                f"AND {live_t} {latest}) FROM (SELECT DISTINCT collateral FROM rm_items "
-                f"WHERE {LIVE} AND effective <= :d) i", params):
+        for collateral, moved, valued in self.db.execute(
+                f"SELECT i.collateral, "
+                f"(SELECT t.to_location FROM rm_moves t WHERE t.collateral = i.collateral AND {live_t} {latest}), "
+                f"(SELECT t.value_cents FROM rm_values t WHERE t.collateral = i.collateral AND {live_t} {latest}) "
+                f"FROM (SELECT DISTINCT collateral FROM rm_items WHERE {LIVE} AND effective <= :d) i", params):
+            item = items[collateral]
+            if moved is not None:
+                item.location = moved
             if valued is not None:
-                items[collateral].value = from_cents(valued)
+                item.value = from_cents(valued)
         return items
 
     def loans_on(self, day: date, k: int, opened: dict[str, FacilityOpened]) -> dict[str, Loan]:
