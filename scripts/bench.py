@@ -81,6 +81,7 @@ for _p in (str(ROOT), str(HERE)):
         sys.path.insert(0, _p)
 
 from bench_record import (  # noqa: E402  (the raw-executemany side, reused as is)
+    AppendTimer,
     Target,
     clean_up,
     compare_schemas,
@@ -118,18 +119,7 @@ def step_record(url: str, jsonl: str, batch: int) -> dict:
     from ledger.store import open_store
 
     store = open_store(url, create=True)  # creating the tables is not timed
-    insert_s = 0.0
-    append = store.append
-
-    def timed_append(*args, **kwargs):
-        nonlocal insert_s
-        t = time.perf_counter()
-        try:
-            return append(*args, **kwargs)
-        finally:
-            insert_s += time.perf_counter() - t
-
-    store.append = timed_append
+    inserts = AppendTimer(store)
     recorded = lines = batches = 0
     try:
         t0 = time.perf_counter()
@@ -150,7 +140,7 @@ def step_record(url: str, jsonl: str, batch: int) -> dict:
         store.close()
     if recorded != lines or tail != lines:
         raise RuntimeError(f"the ledger recorded {recorded} of {lines} lines (tail at {tail})")
-    return {"events": recorded, "seconds": elapsed, "insert_s": insert_s, "batches": batches,
+    return {"events": recorded, "seconds": elapsed, "insert_s": inserts.seconds, "batches": batches,
             "rss": _peak_rss_mib()}
 
 

@@ -297,18 +297,7 @@ def rss_mib() -> float:
 def run_ledger(target: Target, jsonl: Path, batch: int | None, profiler: cProfile.Profile | None = None) -> dict:
     """Parse the file and record it as `cledger record` does; time parse + checks + insert."""
     store = open_store(target.url, create=True)  # creating the tables is not timed
-    insert_s = 0.0
-    append = store.append
-
-    def timed_append(*args, **kwargs):  # on this instance only: how long the transaction itself takes
-        nonlocal insert_s
-        t = time.perf_counter()
-        try:
-            return append(*args, **kwargs)
-        finally:
-            insert_s += time.perf_counter() - t
-
-    store.append = timed_append
+    inserts = AppendTimer(store)
     recorded = 0
     try:
         if profiler:
@@ -328,8 +317,25 @@ def run_ledger(target: Target, jsonl: Path, batch: int | None, profiler: cProfil
         store.close()
     if recorded != len(incoming):
         raise SystemExit(f"the ledger recorded {recorded} of {len(incoming)} events")
-    return {"events": recorded, "total_s": t2 - t0, "parse_s": t1 - t0, "insert_s": insert_s,
-            "check_s": (t2 - t1) - insert_s, "batches": -(-len(incoming) // size)}
+    return {"events": recorded, "total_s": t2 - t0, "parse_s": t1 - t0, "insert_s": inserts.seconds,
+            "check_s": (t2 - t1) - inserts.seconds, "batches": -(-len(incoming) // size)}
+
+
+class AppendTimer:
+    """Times a store's insert transactions (on that instance only): what `record` spends in the database."""
+
+    def __init__(self, store):
+        self.seconds = 0.0
+        append = store.append
+
+        def timed_append(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return append(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - t
+
+        store.append = timed_append
 
 
 def run_raw(path: Path, events: list, log: list, names: list) -> float:
