@@ -72,7 +72,7 @@ def cents(amount: Decimal) -> int:
 
 
 def from_cents(value: int) -> Decimal:
-    return (Decimal(value) / 100).quantize(Decimal("0.01"))
+    return Decimal(value).scaleb(-2)  # exact: 12345 -> 123.45, 100 -> 1.00
 
 
 class ReadModel:
@@ -358,15 +358,15 @@ class ReadModel:
         """Collateral as of `day`, as known at k: kind, owner, location, value, disposed."""
         params = {"d": day.isoformat(), "k": k}
         items: dict[str, Item] = {}
-        for row in self.db.query(
+        from ledger.values import CollateralKind
+
+        kinds = CollateralKind._value2member_map_
+        for collateral, kind, owner, location, serial, value_cents, position in self.db.execute(
                 f"SELECT collateral, kind, owner, location, serial, value_cents, position FROM rm_items "
                 f"WHERE {LIVE} AND effective <= :d ORDER BY effective, position", params):
-            if row["collateral"] not in items:
-                from ledger.values import CollateralKind
-
-                items[row["collateral"]] = Item(row["collateral"], CollateralKind(row["kind"]), row["owner"],
-                                                row["location"], row["serial"], from_cents(row["value_cents"]),
-                                                str(row["position"]))
+            if collateral not in items:
+                items[collateral] = Item(collateral, kinds[kind], owner, location, serial, from_cents(value_cents),
+                                         str(position))
         if not items:
             return items
         # seek no later than what could be known at k: rows recorded after k are not skipped one by one
