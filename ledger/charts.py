@@ -426,6 +426,16 @@ def _style():
     return matplotlib.style.context("default")
 
 
+def _lanes(ax, count: int, pad: float, empty: str, empty_colour: str) -> None:
+    """A panel of one row a thing (breaches, marks): no y ticks, light date grid, a word when it is empty."""
+    ax.set_yticks([])
+    ax.set_ylim(-pad, max(count, 1) - 1 + pad)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
+    ax.set_axisbelow(True)
+    if not count:
+        ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color=empty_colour)
+
+
 def _figure(width: float, height: float):
     """A figure drawn by the Agg renderer, without pyplot (no global state, no GUI backend)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -669,13 +679,7 @@ def draw_timeline(data: Timeline):
         ax.annotate(b.breach, xy=(0, y), xycoords=("axes fraction", "data"), xytext=(-6, 1),
                     textcoords="offset points", ha="right", va="top", fontsize=7.5, color="#616161",
                     annotation_clip=False)
-    ax.set_yticks([])
-    ax.set_ylim(-0.6, max(len(data.breaches), 1) - 0.4)
-    ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
-    ax.set_axisbelow(True)
-    if not data.breaches:
-        ax.text(0.5, 0.5, "no breach in this range", transform=ax.transAxes, ha="center", va="center",
-                color=NO_BREACH_COLOUR)
+    _lanes(ax, len(data.breaches), 0.6, "no breach in this range", NO_BREACH_COLOUR)
     _legend(ax, [_patch(DEFAULT_COLOUR), _patch(EOD_COLOUR),
                  Line2D([], [], marker="|", linestyle="none", markersize=12, markeredgewidth=2.4,
                         color=ENDED_COLOUR)],
@@ -696,13 +700,7 @@ def draw_timeline(data: Timeline):
         right_side = (m.day - data.start).days < span * 0.55
         ax.annotate(text, xy=(m.day, y), xytext=(7 if right_side else -7, 0), textcoords="offset points",
                     fontsize=8, color=colour, va="center", ha="left" if right_side else "right")
-    ax.set_yticks([])
-    ax.set_ylim(-0.7, max(len(data.marks), 1) - 0.3)
-    ax.grid(axis="x", color="#eeeeee", linewidth=0.8)
-    ax.set_axisbelow(True)
-    if not data.marks:
-        ax.text(0.5, 0.5, "no move or notice in this range", transform=ax.transAxes, ha="center", va="center",
-                color="#757575")
+    _lanes(ax, len(data.marks), 0.7, "no move or notice in this range", "#757575")
     _legend(ax, [Line2D([], [], marker=shapes[k], linestyle="none", color="#616161", markersize=8)
                  for k in ("move", "notice-sent", "notice-received", "notice-forwarded")]
             + [_patch(NO_BREACH_COLOUR), _patch(EOD_COLOUR)],
