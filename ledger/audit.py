@@ -138,7 +138,7 @@ def compare_models(stored, rebuilt) -> None:
     """Every table of the stored read models must hold exactly the rows a rebuild from the log gives."""
     from projections.readmodel import FACT_TABLES
 
-    for table in (*FACT_TABLES, "rm_index", "rm_breaches"):
+    for table in (*FACT_TABLES, "rm_breaches"):
         columns = ", ".join(c.name for c in rebuilt.db[table].columns)
         query = f"SELECT {columns} FROM {table} ORDER BY {columns}"
         ours, theirs = stored.db.execute(query), rebuilt.db.execute(query)

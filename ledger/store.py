@@ -69,6 +69,15 @@ class LogRow:
 
 
 @attrs.frozen
+class LogEntry:
+    """One stored event, not yet decoded: its position, chain hash and JSON body (what the read models follow)."""
+
+    position: int
+    chain: str
+    body: dict
+
+
+@attrs.frozen
 class StoreUrl:
     backend: str  # "sqlite" or "postgres"
     path: str = ""
@@ -354,6 +363,35 @@ class Store:
             if len(batch) < limit:
                 return
 
+    def read_log(self, *, start: int = 1, chunk: int = 20_000) -> Iterator[LogEntry]:
+        """Every event from `start` on with its chain hash, as parsed JSON: one plain query a chunk."""
+        after = start - 1
+        sql = (f"SELECT e.originator_version, e.state, l.chain FROM {self.q}{self.events_table} e "
+               f"JOIN {self.q}cledger_log l ON l.position = e.originator_version "
+               "WHERE e.originator_id = ? AND e.originator_version > ? ORDER BY e.originator_version LIMIT ?")
+        while True:
+            rows = self._query(sql, [self._stream_key(), after, chunk])
+            for position, state, chain in rows:
+                yield LogEntry(int(position), chain, json.loads(bytes(state)))
+            if len(rows) < chunk:
+                return
+            after = int(rows[-1][0])
+
+    def bodies(self, event_ids: Iterable[str]) -> dict[str, dict]:
+        """The JSON bodies of these events, by id (those not in the log are left out)."""
+        ids = sorted(set(event_ids))
+        found: dict[str, dict] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            marks = ",".join("?" for _ in part)
+            for (state,) in self._query(
+                    f"SELECT e.state FROM {self.q}cledger_log l JOIN {self.q}{self.events_table} e "
+                    f"ON e.originator_id = ? AND e.originator_version = l.position WHERE l.event_id IN ({marks})",
+                    [self._stream_key(), *part]):
+                body = json.loads(bytes(state))
+                found[body["id"]] = body
+        return found
+
     def read_types(self, type_names: Iterable[str], *, stop: int | None = None) -> list[Recorded]:
         """Every stored event of the given types (in log order), for record-time checks."""
         topics = [TOPIC_PREFIX + t for t in type_names]
@@ -435,7 +473,11 @@ def _has_sqlite_ledger(path: Path) -> bool:
 
 def decode_state(state: bytes) -> Recorded:
     """A stored event's state (its canonical JSON) as a Recorded event; the chain hash is in cledger_log."""
-    body = json.loads(state)
+    return recorded_of(json.loads(state))
+
+
+def recorded_of(body: dict) -> Recorded:
+    """A stored event's parsed JSON body as a Recorded event."""
     return Recorded(
         position=body["position"],
         event_id=body["id"],

@@ -207,7 +207,9 @@ class BreachEngine:
             return False
         self.log.append(rec)
         self.by_event[rec.event_id] = rec
-        if isinstance(ev, (*GLOBAL, EventVoided)):
+        if isinstance(ev, EventVoided):
+            return self._void(ev)
+        if isinstance(ev, GLOBAL):
             self.rebuild()
             return True
         if isinstance(ev, ENDINGS):
@@ -243,6 +245,22 @@ class BreachEngine:
             touched |= {("scope", k) for k in cap_scopes(self.ctx) if k[0] in financings}
         rep_from = ev.effective_date if isinstance(ev, LoanAdvanced) else None
         return self._rejudge(touched, rep_from)
+
+    def _void(self, ev: EventVoided) -> bool:
+        """A void: nothing to judge if what it takes away (or gives back) never mattered; one item if a move."""
+        target = self.by_event.get(ev.event)
+        base = target
+        while base is not None and isinstance(base.event, EventVoided):
+            base = self.by_event.get(base.event.event)
+        if base is None:
+            return False  # a valuation, location, consent or priority (or a void of one): breaches never see them
+        if target is base and isinstance(base.event, (CollateralMoved, CollateralDisposed)):
+            items = self.by_item.get(base.event.collateral, [])
+            if base in items:
+                items.remove(base)
+                return self._rejudge({("item", base.event.collateral)}, None)
+        self.rebuild()  # anything else (rare): judge everything again
+        return True
 
     def _rejudge(self, touched: set[tuple], rep_from: date | None, *, rep_all: bool = False) -> bool:
         changed_since: list[date] = [rep_from] if rep_from else []

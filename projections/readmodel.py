@@ -14,15 +14,18 @@ axes on it:
 Tables (open the file in datasette or any SQLite tool):
 - `rm_tracking`: the log position applied so far and its chain hash (resumable,
   and a rewritten ledger is detected and the models rebuilt);
-- `rm_index`: event id to position and type (voids find their target here);
 - `rm_events`: every event except valuations, as its canonical JSON body;
 - `rm_items`: collateral registrations; `rm_moves`; `rm_disposals`;
-- `rm_values`: registered values and revaluations;
+- `rm_values`: revaluations (most of a book), one B-tree keyed by (collateral,
+  effective, position, known_from): WITHOUT ROWID, so a value seek reads its
+  row in place; a void finds what it names through the ledger's own log;
 - `rm_loans`: principal changes in cents (advances +, payments and applied
   proceeds −) with the payment order, per facility;
 - `rm_breaches`: every version of every breach, valid for the log positions
   `known_from` ≤ k < `known_to` (NULL: still current), kept one event at a
-  time by `projections.breach_engine`; `data` holds the breach as JSON.
+  time by `projections.breach_engine`; `data` holds the breach as JSON;
+- `rm_horizon`: for each chunk's last position, the latest effective date known
+  by then (bounds the value and move seeks of a query known at k).
 Money is kept in integer cents, so sums are exact in SQL.
 
 Each catch-up chunk is one transaction that also moves `rm_tracking`, so a
@@ -35,16 +38,14 @@ import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import sqlite_utils
 
-from ledger.codec import decode
 from ledger.events import (
     CollateralDisposed,
     CollateralMoved,
     CollateralRegistered,
-    CollateralValued,
     EventVoided,
     FacilityOpened,
     LoanAdvanced,
@@ -52,7 +53,8 @@ from ledger.events import (
     ProceedsReceived,
     Recorded,
 )
-from ledger.values import PaymentOrder, parse_time
+from ledger.store import LogEntry, recorded_of
+from ledger.values import PaymentOrder
 from projections.state import Item, Loan, new_loan
 
 class _Overtaken(Exception):
@@ -64,7 +66,22 @@ FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values",
 # What the liens, eligibility, balances and availability answers need beyond the fact tables.
 TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
                "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
-SCHEMA_VERSION = 3  # bump when the tables change: older projection files are then built again
+SCHEMA_VERSION = 4  # bump when the tables change: older projection files are then built again
+FACT = ("position", "known_from", "voided_at", "effective")
+COLUMNS = {
+    "rm_events": (*FACT, "type", "body"),
+    "rm_items": (*FACT, "collateral", "kind", "owner", "location", "serial", "value_cents"),
+    "rm_moves": (*FACT, "collateral", "to_location"),
+    "rm_disposals": (*FACT, "collateral"),
+    "rm_values": (*FACT, "collateral", "value_cents"),
+    "rm_loans": (*FACT, "facility", "cents", "payment_order"),
+    "rm_breaches": ("breach", "known_from", "known_to", "since", "data"),
+}
+COLUMN_TYPES = {"position": int, "known_from": int, "voided_at": int, "known_to": int, "value_cents": int,
+                "cents": int}
+ROWS_OF_TYPE = {"CollateralRegistered": "rm_items", "CollateralMoved": "rm_moves",
+                "CollateralDisposed": "rm_disposals", "LoanAdvanced": "rm_loans", "PaymentReceived": "rm_loans",
+                "ProceedsReceived": "rm_loans"}
 
 
 def cents(amount: Decimal) -> int:
@@ -112,27 +129,24 @@ class ReadModel:
         db.conn.execute("COMMIT")
 
     def _create_tables(self, db) -> None:
-        fact = {"position": int, "known_from": int, "voided_at": int, "effective": str}
         if "rm_tracking" not in db.table_names():
             db["rm_tracking"].create({"name": str, "position": int, "chain": str, "version": int}, pk="name")
-            db["rm_index"].create({"event_id": str, "position": int, "type": str}, pk="event_id")
-            db["rm_events"].create({**fact, "type": str, "body": str})
-            db["rm_items"].create({**fact, "collateral": str, "kind": str, "owner": str, "location": str,
-                                   "serial": str, "value_cents": int})
-            db["rm_moves"].create({**fact, "collateral": str, "to_location": str})
-            db["rm_disposals"].create({**fact, "collateral": str})
-            db["rm_values"].create({**fact, "collateral": str, "value_cents": int})
-            db["rm_loans"].create({**fact, "facility": str, "cents": int, "payment_order": str})
+            for table in ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_loans", "rm_breaches"):
+                db[table].create({c: COLUMN_TYPES.get(c, str) for c in COLUMNS[table]})
+            # the valuations (most of a book) are one B-tree, clustered by item and date: a value seek reads
+            # its row in place, and a void finds its row by the same key (no rowid, no second index)
+            db.execute("CREATE TABLE rm_values (position INTEGER NOT NULL, known_from INTEGER NOT NULL, "
+                       "voided_at INTEGER, effective TEXT NOT NULL, collateral TEXT NOT NULL, value_cents INTEGER, "
+                       "PRIMARY KEY (collateral, effective, position, known_from)) WITHOUT ROWID")
             db["rm_events"].create_index(["type", "position"])
             db["rm_events"].create_index(["position"])
-            for table in ("rm_items", "rm_moves", "rm_disposals", "rm_values"):
+            for table in ("rm_items", "rm_moves", "rm_disposals"):
                 db[table].create_index(["collateral", "effective", "position"])
                 db[table].create_index(["position"])
             db["rm_loans"].create_index(["effective", "facility"])
             db["rm_loans"].create_index(["facility", "effective", "position"])
             db["rm_loans"].create_index(["position"])
             db["rm_horizon"].create({"position": int, "effective": str}, pk="position")
-            db["rm_breaches"].create({"breach": str, "known_from": int, "known_to": int, "since": str, "data": str})
             db["rm_breaches"].create_index(["known_from"])
             db["rm_breaches"].create_index(["breach", "known_to"])
             db.conn.execute("INSERT INTO rm_tracking (name, position, chain, version) VALUES ('log', 0, '', ?)",
@@ -149,7 +163,7 @@ class ReadModel:
     def clear(self) -> None:
         self.__dict__.pop("_contexts", None)
         with self.db.conn:
-            for table in (*FACT_TABLES, "rm_index", "rm_breaches", "rm_horizon"):
+            for table in (*FACT_TABLES, "rm_breaches", "rm_horizon"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
 
@@ -157,53 +171,59 @@ class ReadModel:
 
     def catch_up(self, store, *, chunk: int = 20_000, progress=None) -> int:
         """Apply the events the models have not seen, a chunk a transaction; returns how many."""
-        try:
-            return self._catch_up(store, chunk=chunk, progress=progress)
-        except _Overtaken:
-            return 0  # another process applied them first; the next answer catches up from where it got
-
-    def _catch_up(self, store, *, chunk: int, progress) -> int:
         position = self.position
         if position:
             logged = next(store.log_rows(start=position, chunk=1), None)
             if logged is None or logged.position != position or logged.chain != self.chain:
                 self.clear()  # the ledger behind these models is not the one they were built from
                 position = 0
+        return self.follow(store.read_log(start=position + 1, chunk=chunk), store, chunk=chunk, progress=progress)
+
+    def follow(self, entries: Iterable[LogEntry], store, *, chunk: int = 20_000, progress=None) -> int:
+        """Apply these log entries (the next positions, in order); `store` resolves what voids name."""
         applied = 0
         self._engine = None
-        batch: list[Recorded] = []
-        chains = store.log_rows(start=position + 1, chunk=chunk)
-        for rec in store.read(start=position + 1, chunk=chunk):
-            batch.append(rec)
-            if len(batch) >= chunk:
-                applied += self._apply_chunk(batch, chains)
-                batch = []
-                if progress:
-                    progress(self.position)
-        if batch:
-            applied += self._apply_chunk(batch, chains)
+        batch: list[LogEntry] = []
+        try:
+            for entry in entries:
+                batch.append(entry)
+                if len(batch) >= chunk:
+                    applied += self._apply_chunk(batch, store)
+                    batch = []
+                    if progress:
+                        progress(self.position)
+            if batch:
+                applied += self._apply_chunk(batch, store)
+        except _Overtaken:
+            pass  # another process applied them first; the next answer catches up from where it got
         return applied
 
-    def _apply_chunk(self, records: list[Recorded], chains: Iterator) -> int:
-        rows: dict[str, list[dict]] = {t: [] for t in (*FACT_TABLES, "rm_index")}
-        voids: list[Recorded] = []
-        for rec in records:
-            self._rows_of(rec, rows)
-            if isinstance(rec.event, EventVoided):
-                voids.append(rec)
-        chain = ""
-        for _ in records:
-            chain = next(chains).chain
-        breach_rows = self._breach_changes(records)
+    def _apply_chunk(self, entries: list[LogEntry], store) -> int:
+        rows: dict[str, list[tuple]] = {t: [] for t in FACT_TABLES}
+        records: list[Recorded] = []
+        values = rows["rm_values"]
+        for entry in entries:
+            body = entry.body
+            if body["type"] == "CollateralValued":
+                # nine in ten events of a real book: straight from the stored JSON (it was checked when recorded)
+                values.append((entry.position, entry.position, None, body["effective_date"], body["collateral"],
+                               cents(Decimal(body["value"]))))
+            else:
+                rec = recorded_of(body)
+                records.append(rec)
+                self._rows_of(rec, rows)
+        voids = [r for r in records if isinstance(r.event, EventVoided)]
+        targets = store.bodies(r.event.event for r in voids) if voids else {}
+        breach_rows = self._breach_changes(records, entries[0].position - 1)
         with self.db.conn:
             # another process may have applied these events meanwhile: take the write lock and look again
             self.db.conn.execute("BEGIN IMMEDIATE")
-            if self.position != records[0].position - 1:
+            if self.position != entries[0].position - 1:
                 raise _Overtaken()
             for table, items in rows.items():
                 self._insert(table, items)
             for rec in voids:
-                self._apply_void(rec)
+                self._apply_void(rec, targets.get(rec.event.event), store)
             for position, closed, opened in breach_rows:
                 for breach in closed:
                     self.db.execute("UPDATE rm_breaches SET known_to = ? WHERE breach = ? AND known_to IS NULL",
@@ -211,30 +231,28 @@ class ReadModel:
                 self._insert("rm_breaches", opened)
             # the latest effective date of anything known by this chunk's end: a bound for the seeks
             # of `items_on` (no row known at k can be effective later than the bound of k's chunk)
-            latest = max((r.event.effective_date.isoformat() for r in records), default="")
+            latest = max(e.body["effective_date"] for e in entries)
             previous = self.db.execute("SELECT MAX(effective) FROM rm_horizon").fetchone()[0] or ""
             self.db.conn.execute("INSERT INTO rm_horizon (position, effective) VALUES (?, ?)",
-                                 [records[-1].position, max(latest, previous)])
+                                 [entries[-1].position, max(latest, previous)])
             self.db.execute("UPDATE rm_tracking SET position = ?, chain = ? WHERE name = 'log'",
-                            [records[-1].position, chain])
-        return len(records)
+                            [entries[-1].position, entries[-1].chain])
+        return len(entries)
 
-    def _insert(self, table: str, rows: list[dict]) -> None:
+    def _insert(self, table: str, rows: list[tuple]) -> None:
         """Insert inside the caller's transaction (sqlite-utils' insert_all would commit it part-way)."""
-        if not rows:
-            return
-        columns = list(rows[0])
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
-        self.db.conn.executemany(sql, [[row[c] for c in columns] for row in rows])
+        if rows:
+            marks = ", ".join("?" for _ in COLUMNS[table])
+            self.db.conn.executemany(f"INSERT INTO {table} ({', '.join(COLUMNS[table])}) VALUES ({marks})", rows)
 
-    def _breach_changes(self, records: list[Recorded]):
+    def _breach_changes(self, records: list[Recorded], upto: int):
         """For each event that changes the breaches: its position, the ids that end there, the versions that begin."""
         from projections.breach_engine import IRRELEVANT, signature
 
         relevant = [r for r in records if r.event.type_name not in IRRELEVANT]
         if not relevant:
             return []
-        engine = self._breach_engine(records[0].position - 1)
+        engine = self._breach_engine(upto)
         current = {b.breach: signature(b) for b in engine.breaches()}
         engine.take_changes()
         changes = []
@@ -247,8 +265,7 @@ class ReadModel:
             names = set(current) | set(now) if ids is None else ids
             signatures = {name: signature(now[name]) for name in names if name in now}
             closed = [name for name in names if name in current and signatures.get(name) != current[name]]
-            opened = [{"breach": name, "known_from": rec.position, "known_to": None,
-                       "since": now[name].since.isoformat(), "data": json.dumps(_breach_json(now[name]))}
+            opened = [(name, rec.position, None, now[name].since.isoformat(), json.dumps(_breach_json(now[name])))
                       for name in names if name in now and current.get(name) != signatures[name]]
             if closed or opened:
                 changes.append((rec.position, closed, opened))
@@ -268,7 +285,7 @@ class ReadModel:
             rows = self.db.execute(
                 f"SELECT body FROM rm_events WHERE known_from = position AND position <= ? AND type NOT IN ({marks}) "
                 "ORDER BY position", [upto, *IRRELEVANT]).fetchall()
-            self._engine = BreachEngine(_recorded(json.loads(body)) for (body,) in rows)
+            self._engine = BreachEngine(recorded_of(json.loads(body)) for (body,) in rows)
         return self._engine
 
     def breaches_at(self, k: int):
@@ -276,57 +293,56 @@ class ReadModel:
         return [_breach_of(json.loads(row[0])) for row in self.db.execute(
             "SELECT data FROM rm_breaches WHERE known_from <= ? AND (known_to IS NULL OR known_to > ?)", [k, k])]
 
-    def _rows_of(self, rec: Recorded, rows: dict[str, list[dict]]) -> None:
-        ev = rec.event
-        base = {"position": rec.position, "known_from": rec.position, "voided_at": None,
-                "effective": ev.effective_date.isoformat()}
-        rows["rm_index"].append({"event_id": rec.event_id, "position": rec.position, "type": ev.type_name})
-        if not isinstance(ev, CollateralValued):
-            from ledger.recording import record_body
+    def _rows_of(self, rec: Recorded, rows: dict[str, list[tuple]]) -> None:
+        """The rows of one event other than a valuation (those are made straight from the JSON)."""
+        from ledger.recording import record_body
 
-            body = record_body(ev, rec.event_id, rec.position, rec.recorded_at, rec.actor)
-            rows["rm_events"].append({**base, "type": ev.type_name,
-                                      "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False)})
+        ev = rec.event
+        base = (rec.position, rec.position, None, ev.effective_date.isoformat())
+        body = record_body(ev, rec.event_id, rec.position, rec.recorded_at, rec.actor)
+        rows["rm_events"].append((*base, ev.type_name, json.dumps(body, separators=(",", ":"), ensure_ascii=False)))
         if isinstance(ev, CollateralRegistered):
-            rows["rm_items"].append({**base, "collateral": ev.collateral, "kind": ev.kind.value, "owner": ev.owner,
-                                     "location": ev.location, "serial": ev.serial,
-                                     "value_cents": cents(ev.value) if ev.value is not None else 0})
-        elif isinstance(ev, CollateralValued):
-            rows["rm_values"].append({**base, "collateral": ev.collateral, "value_cents": cents(ev.value)})
+            rows["rm_items"].append((*base, ev.collateral, ev.kind.value, ev.owner, ev.location, ev.serial,
+                                     cents(ev.value) if ev.value is not None else 0))
         elif isinstance(ev, CollateralMoved):
-            rows["rm_moves"].append({**base, "collateral": ev.collateral, "to_location": ev.to})
+            rows["rm_moves"].append((*base, ev.collateral, ev.to))
         elif isinstance(ev, CollateralDisposed):
-            rows["rm_disposals"].append({**base, "collateral": ev.collateral})
+            rows["rm_disposals"].append((*base, ev.collateral))
         elif isinstance(ev, LoanAdvanced):
-            rows["rm_loans"].append({**base, "facility": ev.facility, "cents": cents(ev.amount), "payment_order": None})
+            rows["rm_loans"].append((*base, ev.facility, cents(ev.amount), None))
         elif isinstance(ev, PaymentReceived):
-            rows["rm_loans"].append({**base, "facility": ev.facility, "cents": -cents(ev.amount),
-                                     "payment_order": ev.order.value if ev.order else None})
+            rows["rm_loans"].append((*base, ev.facility, -cents(ev.amount), ev.order.value if ev.order else None))
         elif isinstance(ev, ProceedsReceived):
             for step in ev.allocations:
                 if step.resolved:
-                    rows["rm_loans"].append({**base, "facility": step.facility, "cents": -cents(step.resolved),
-                                             "payment_order": step.order.value if step.order else None})
+                    rows["rm_loans"].append((*base, step.facility, -cents(step.resolved),
+                                             step.order.value if step.order else None))
 
-    def _apply_void(self, rec: Recorded) -> None:
-        target = self.db["rm_index"].get(rec.event.event) if rec.event.event else None
-        if target is None:
-            return
-        if target["type"] == "EventVoided":
-            # voiding a void: what that void removed counts again from now on
-            inner = json.loads(next(self.db.query(
-                "SELECT body FROM rm_events WHERE position = ?", [target["position"]]))["body"])["event"]
-            restored = self.db["rm_index"].get(inner)
-            for table in FACT_TABLES:
-                columns = [c.name for c in self.db[table].columns]
-                listed = ", ".join(columns)
-                chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c for c in columns)
-                self.db.execute(f"INSERT INTO {table} ({listed}) SELECT {chosen} FROM {table} "
-                                "WHERE position = :p AND voided_at = :v",
-                                {"now": rec.position, "p": restored["position"], "v": target["position"]})
-        for table in FACT_TABLES:
-            self.db.execute(f"UPDATE {table} SET voided_at = ? WHERE position = ? AND voided_at IS NULL",
-                            [rec.position, target["position"]])
+    def _apply_void(self, rec: Recorded, target: dict | None, store) -> None:
+        """From this position, the voided event's rows stop counting (and a voided void's event counts again)."""
+        if target is not None:
+            self._void_rows(target, rec.position, store)
+
+    def _void_rows(self, target: dict, now: int, store) -> None:
+        for table in _tables_of(target["type"]):
+            self.db.execute(f"UPDATE {table} SET voided_at = :now WHERE {_row_of(target)} AND voided_at IS NULL",
+                            {"now": now, **_keys_of(target)})
+        if target["type"] == "EventVoided":  # the void it undoes is lifted: what that void removed is back
+            inner = store.bodies([target["event"]]).get(target["event"])
+            if inner is not None:
+                self._restore_rows(inner, target["position"], now, store)
+
+    def _restore_rows(self, body: dict, voided_by: int, now: int, store) -> None:
+        for table in _tables_of(body["type"]):
+            columns = COLUMNS[table]
+            chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c for c in columns)
+            self.db.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table} "
+                            f"WHERE {_row_of(body)} AND voided_at = :v",
+                            {"now": now, "v": voided_by, **_keys_of(body)})
+        if body["type"] == "EventVoided":  # a void back in force takes its event away again
+            inner = store.bodies([body["event"]]).get(body["event"])
+            if inner is not None:
+                self._void_rows(inner, now, store)
 
     # ------------------------------------------------------------ answering
 
@@ -336,7 +352,7 @@ class ReadModel:
         marks = ",".join("?" for _ in types)
         sql = (f"SELECT body FROM rm_events WHERE type IN ({marks}) AND known_from <= ? "
                "AND (voided_at IS NULL OR voided_at > ?) ORDER BY position")
-        return [_recorded(json.loads(row[0])) for row in self.db.execute(sql, [*types, k, k]).fetchall()]
+        return [recorded_of(json.loads(row[0])) for row in self.db.execute(sql, [*types, k, k]).fetchall()]
 
     def terms_context(self, k: int):
         """The Context of the terms, lien and facility events known at k, shared by every k that knows the same."""
@@ -413,9 +429,23 @@ class ReadModel:
         return loans
 
 
-def _recorded(body: dict) -> Recorded:
-    return Recorded(body["position"], body["id"], parse_time(body["recorded_at"]), body["actor"],
-                    decode(body, allow_resolved=True))
+def _tables_of(type_name: str) -> tuple[str, ...]:
+    """The fact tables an event of this type has rows in."""
+    if type_name == "CollateralValued":
+        return ("rm_values",)
+    extra = ROWS_OF_TYPE.get(type_name)
+    return ("rm_events", extra) if extra else ("rm_events",)
+
+
+def _row_of(body: dict) -> str:
+    """How to find an event's rows: a valuation by its table's key, anything else by position."""
+    if body["type"] == "CollateralValued":
+        return "collateral = :c AND effective = :e AND position = :p"
+    return "position = :p"
+
+
+def _keys_of(body: dict) -> dict:
+    return {"p": body["position"], "c": body.get("collateral"), "e": body["effective_date"]}
 
 
 def _breach_json(b) -> dict:
