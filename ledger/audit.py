@@ -19,14 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Callable, Iterator
+from typing import Callable
 
 import attrs
 
 from ledger.codec import canonical_bytes
-from ledger.errors import AuditFailure, UsageError
+from ledger.errors import AuditFailure, StoreUnavailable, UsageError
 from ledger.recording import chain_hash
-from ledger.store import GENESIS, LEDGER_STREAM, TOPIC_PREFIX, Store, decode_state
+from ledger.store import GENESIS, TOPIC_PREFIX, Store, recorded_of
 from ledger.values import parse_time
 
 
@@ -53,26 +53,22 @@ def parse_head(digest: str) -> tuple[int, str]:
     return position_n, chain.lower()
 
 
-def verify_chain(store: Store, progress: Callable[[int], None] | None = None) -> tuple[int, str]:
-    """Walk the whole log; raise AuditFailure naming the first bad event. Returns (position, chain) of the head."""
+def verify_chain(store: Store, progress: Callable[[int], None] | None = None, *,
+                 stop: int | None = None) -> tuple[int, str]:
+    """Walk the log (to `stop`); raise AuditFailure naming the first bad event. Returns (position, chain) of the head."""
     expected = 1
     previous = GENESIS
     last_time = None
-    logs: Iterator = store.log_rows()
-    for stored in store.read_stored():
+    for version, topic, state, log in store.read_joined(stop=stop):
         where = f"position {expected}"
-        if stored.originator_version != expected:
-            if stored.originator_version > expected:
+        if version != expected:
+            if version > expected:
                 raise AuditFailure(f"{where}: the event is missing (the next stored event is at position "
-                                   f"{stored.originator_version}); an event was deleted")
-            raise AuditFailure(f"{where}: found a second event at position {stored.originator_version}")
-        if stored.originator_id != LEDGER_STREAM and str(stored.originator_id) != str(LEDGER_STREAM):
-            raise AuditFailure(f"{where}: the event belongs to another stream ({stored.originator_id})")
-        log = next(logs, None)
-        state = bytes(stored.state)
+                                   f"{version}); an event was deleted")
+            raise AuditFailure(f"{where}: found a second event at position {version}")
         try:
             body = json.loads(state)
-            rec = decode_state(state)
+            rec = recorded_of(body)
         except Exception as exc:
             event_id = log.event_id if log is not None else "?"
             raise AuditFailure(f"{where} (event {event_id}): the stored event cannot be read ({exc}); "
@@ -81,9 +77,9 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None) ->
         if body.get("position") != expected:
             raise AuditFailure(f"{where}: the event says it belongs at position {body.get('position')}; "
                                "events were moved or copied")
-        if stored.topic != TOPIC_PREFIX + rec.event.type_name:
-            raise AuditFailure(f"{where}: stored topic {stored.topic} does not match its type {rec.event.type_name}")
-        if log is None or log.position != expected:
+        if topic != TOPIC_PREFIX + rec.event.type_name:
+            raise AuditFailure(f"{where}: stored topic {topic} does not match its type {rec.event.type_name}")
+        if log is None:
             raise AuditFailure(f"{where}: its row in cledger_log is missing")
         claimed = log.chain
         recomputed = chain_hash(previous, state)
@@ -95,16 +91,15 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None) ->
         if (log.event_id, log.recorded_at, log.event_type, log.actor, log.effective_date) != (
                 rec.event_id, body["recorded_at"], rec.event.type_name, rec.actor, body["effective_date"]):
             raise AuditFailure(f"{where}: cledger_log disagrees with the stored event")
-        moment = parse_time(body["recorded_at"])
-        if last_time is not None and moment < last_time:
+        if last_time is not None and rec.recorded_at < last_time:
             raise AuditFailure(f"{where}: recorded time {body['recorded_at']} is earlier than the event before it")
-        last_time = moment
+        last_time = rec.recorded_at
         previous = claimed
         if progress:
             progress(expected)
         expected += 1
-    extra = next(logs, None)
-    if extra is not None:
+    extra = next(store.log_rows(start=expected, chunk=1), None)
+    if extra is not None and (stop is None or extra.position <= stop):
         raise AuditFailure(f"position {extra.position} (event {extra.event_id}): listed in cledger_log but the "
                            "stored event is missing; an event was deleted")
     return expected - 1, previous
@@ -152,37 +147,120 @@ def compare_models(stored, rebuilt) -> None:
                 break
 
 
-def audit(store: Store, *, expect_head: str | None = None, progress=None, model=None) -> AuditReport:
+PARALLEL_FROM = 50_000  # events: below this a second process costs more than it saves
+
+
+def audit(store: Store, *, expect_head: str | None = None, progress=None, model=None,
+          parallel: bool | None = None) -> AuditReport:
     """Verify the chain (and head), rebuild the read models from the log, compare them with the stored ones.
 
-    Memory stays flat: the chain is checked a chunk at a time and the rebuild streams the log.
+    On a large log (or `parallel=True`) the chain is verified in a second process while this one rebuilds
+    the read models: the two passes are independent and each streams the log, so memory stays flat.
+    `progress(position)` follows the chain, or the rebuild when the chain is verified beside it.
     """
     import tempfile
     from pathlib import Path
 
-    from projections.query import ReadModelSnapshot
     from projections.readmodel import ReadModel
 
-    position, chain = verify_chain(store, progress)
-    if expect_head:
-        check_head(store, expect_head)
+    # the log as it is now (either table's end): events recorded while the audit runs are left to the next one
+    tail = store.last_position()
+    if parallel is None:
+        parallel = tail >= PARALLEL_FROM
     with tempfile.TemporaryDirectory(prefix="cledger-audit-") as folder:
         rebuilt = ReadModel(Path(folder) / "rebuilt.projections")
         try:
-            rebuilt.catch_up(store)
+            if parallel:
+                position, chain = _beside(lambda: rebuilt.catch_up(store, stop=tail, progress=progress),
+                                          store.url, tail)
+            else:
+                position, chain = verify_chain(store, progress, stop=tail)
+                rebuilt.catch_up(store, stop=tail)
+            if expect_head:
+                check_head(store, expect_head)
+            if position != tail or rebuilt.position != tail:
+                raise AuditFailure(f"the log ends at position {tail} but the chain reached {position} and the "
+                                   f"rebuild {rebuilt.position}: events are missing")
             if model is not None:
-                model.catch_up(store)
+                model.catch_up(store, stop=tail)
                 if model.position == rebuilt.position:
                     compare_models(model, rebuilt)
-            last = next(store.log_rows(start=position), None) if position else None
-            known_at = parse_time(last.recorded_at) if last else None
-            digests = []
-            if known_at is not None:
-                snapshot = ReadModelSnapshot(rebuilt, rebuilt.position, known_at)
-                for day in audit_dates(snapshot, rebuilt):
-                    answer = snapshot.status(day).to_json()
-                    digests.append((day.isoformat(), hashlib.sha256(json.dumps(answer, sort_keys=True).encode())
-                                    .hexdigest()))
+            digests = _digests(store, rebuilt, position)
         finally:
             rebuilt.close()
     return AuditReport(position, f"{position}:{chain}", tuple(digests), tuple(d for d, _ in digests))
+
+
+def _beside(work: Callable[[], object], url: str, stop: int) -> tuple[int, str]:
+    """Run `work` here while a second Python process verifies the chain to `stop`; returns the chain's head.
+
+    A plain subprocess (`python -m ledger.audit`, the URL on its stdin), not multiprocessing: a caller's script
+    needs no `if __name__ == "__main__"` guard. A broken chain is the failure reported, even if `work` failed
+    too (a damaged event may well stop the rebuild)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.audit", str(stop)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(url.encode())
+        proc.stdin.close()
+        proc.stdin = None  # written and closed: communicate() must not touch it again
+        try:
+            work()
+        except Exception:
+            _chain_result(proc)
+            raise
+        return _chain_result(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _chain_result(proc) -> tuple[int, str]:
+    out, err = proc.communicate()
+    try:
+        result = json.loads(out)
+    except ValueError:
+        raise StoreUnavailable(f"the chain check stopped (exit {proc.returncode}): "
+                               f"{err.decode(errors='replace').strip()[-500:]}") from None
+    if "failure" in result:
+        raise AuditFailure(result["failure"])
+    if "error" in result:
+        raise StoreUnavailable(result["error"])
+    return result["position"], result["chain"]
+
+
+def _chain_main() -> int:
+    """`python -m ledger.audit STOP` with the store URL on stdin: verify the chain, print the head as JSON."""
+    import sys
+
+    from ledger.errors import LedgerError
+    from ledger.store import open_store
+
+    try:
+        with open_store(sys.stdin.read()) as store:
+            position, chain = verify_chain(store, stop=int(sys.argv[1]))
+        print(json.dumps({"position": position, "chain": chain}))
+    except AuditFailure as exc:
+        print(json.dumps({"failure": str(exc)}))
+    except LedgerError as exc:
+        print(json.dumps({"error": str(exc)}))
+    return 0
+
+
+def _digests(store: Store, rebuilt, position: int) -> list[tuple[str, str]]:
+    """The digest of the rebuilt status at every audit date, as known at the head."""
+    from projections.query import ReadModelSnapshot
+
+    last = next(store.log_rows(start=position), None) if position else None
+    if last is None:
+        return []
+    snapshot = ReadModelSnapshot(rebuilt, rebuilt.position, parse_time(last.recorded_at))
+    return [(day.isoformat(), hashlib.sha256(json.dumps(snapshot.status(day).to_json(), sort_keys=True).encode())
+             .hexdigest()) for day in audit_dates(snapshot, rebuilt)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(_chain_main())

@@ -218,7 +218,7 @@ def audit(db: str, as_json: bool, head_only: bool, expect_head: str | None) -> N
             click.echo(lg.head())
             return
         total = lg.store.count()
-        with progress_bar("verifying the chain", total) as advance:
+        with progress_bar("verifying the chain, rebuilding the read models", total) as advance:
             report = run_audit(lg.store, expect_head=expect_head, progress=advance, model=lg.model)
     if as_json:
         print_json(report.to_json())

@@ -19,9 +19,11 @@ def progress_bar(label: str, total: int, *, min_total: int = 20_000) -> Iterator
                   TimeRemainingColumn(), transient=True) as bar:
         task = bar.add_task(label, total=total)
         every = max(1, total // 200)
+        shown = [-every]
 
         def advance(done: int) -> None:
-            if done % every == 0 or done == total:
+            if done - shown[0] >= every or done == total:  # callers report every event or every chunk
                 bar.update(task, completed=done)
+                shown[0] = done
 
         yield advance

@@ -363,19 +363,33 @@ class Store:
             if len(batch) < limit:
                 return
 
-    def read_log(self, *, start: int = 1, chunk: int = 20_000) -> Iterator[LogEntry]:
-        """Every event from `start` on with its chain hash, as parsed JSON: one plain query a chunk."""
+    def read_joined(self, *, start: int = 1, stop: int | None = None,
+                    chunk: int = 20_000) -> Iterator[tuple[int, str, bytes, LogRow | None]]:
+        """(position, topic, state, its cledger_log row or None) of the stored events from `start` to `stop`.
+
+        In log order, one plain query a chunk (the audit's and the read models' pass over the whole log)."""
         after = start - 1
-        sql = (f"SELECT e.originator_version, e.state, l.chain FROM {self.q}{self.events_table} e "
-               f"JOIN {self.q}cledger_log l ON l.position = e.originator_version "
-               "WHERE e.originator_id = ? AND e.originator_version > ? ORDER BY e.originator_version LIMIT ?")
+        stop = stop if stop is not None else 2**62
+        sql = (f"SELECT e.originator_version, e.topic, e.state, l.position, l.event_id, l.event_type, "
+               f"l.effective_date, l.recorded_at, l.actor, l.chain FROM {self.q}{self.events_table} e "
+               f"LEFT JOIN {self.q}cledger_log l ON l.position = e.originator_version "
+               "WHERE e.originator_id = ? AND e.originator_version > ? AND e.originator_version <= ? "
+               "ORDER BY e.originator_version LIMIT ?")
         while True:
-            rows = self._query(sql, [self._stream_key(), after, chunk])
-            for position, state, chain in rows:
-                yield LogEntry(int(position), chain, json.loads(bytes(state)))
+            rows = self._query(sql, [self._stream_key(), after, stop, chunk])
+            for r in rows:
+                yield int(r[0]), r[1], bytes(r[2]), (LogRow(int(r[3]), *r[4:]) if r[3] is not None else None)
             if len(rows) < chunk:
                 return
             after = int(rows[-1][0])
+
+    def read_log(self, *, start: int = 1, stop: int | None = None, chunk: int = 20_000) -> Iterator[LogEntry]:
+        """The events from `start` to `stop` with their chain hashes, as parsed JSON (what the read models follow)."""
+        for position, _topic, state, log in self.read_joined(start=start, stop=stop, chunk=chunk):
+            if log is None:
+                raise StoreUnavailable(f"the ledger is damaged: the event at position {position} has no row in "
+                                       "cledger_log; run `cledger audit`")
+            yield LogEntry(position, log.chain, json.loads(state))
 
     def bodies(self, event_ids: Iterable[str]) -> dict[str, dict]:
         """The JSON bodies of these events, by id (those not in the log are left out)."""
@@ -385,8 +399,8 @@ class Store:
             part = ids[i:i + 500]
             marks = ",".join("?" for _ in part)
             for (state,) in self._query(
-                    f"SELECT e.state FROM {self.q}cledger_log l JOIN {self.q}{self.events_table} e "
-                    f"ON e.originator_id = ? AND e.originator_version = l.position WHERE l.event_id IN ({marks})",
+                    f"SELECT state FROM {self.q}{self.events_table} WHERE originator_id = ? AND originator_version "
+                    f"IN (SELECT position FROM {self.q}cledger_log WHERE event_id IN ({marks}))",  # (a join scans)
                     [self._stream_key(), *part]):
                 body = json.loads(bytes(state))
                 found[body["id"]] = body
@@ -448,6 +462,14 @@ class Store:
             for r in rows:
                 yield LogRow(int(r[0]), *r[1:])
             after = int(rows[-1][0])
+
+    def last_position(self) -> int:
+        """The highest position in the events table or in cledger_log (the same, unless the log was tampered with)."""
+        row = self._query_one(
+            f"SELECT MAX(p) FROM (SELECT MAX(position) AS p FROM {self.q}cledger_log UNION ALL "
+            f"SELECT MAX(originator_version) FROM {self.q}{self.events_table} WHERE originator_id = ?) AS ends",
+            [self._stream_key()])
+        return int(row[0]) if row and row[0] is not None else 0
 
     def count(self) -> int:
         return int(self._query_one(f"SELECT COUNT(*) FROM {self.q}cledger_log")[0])

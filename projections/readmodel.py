@@ -169,15 +169,16 @@ class ReadModel:
 
     # ------------------------------------------------------------ following the log
 
-    def catch_up(self, store, *, chunk: int = 20_000, progress=None) -> int:
-        """Apply the events the models have not seen, a chunk a transaction; returns how many."""
+    def catch_up(self, store, *, stop: int | None = None, chunk: int = 20_000, progress=None) -> int:
+        """Apply the events the models have not seen (up to `stop`), a chunk a transaction; returns how many."""
         position = self.position
         if position:
             logged = next(store.log_rows(start=position, chunk=1), None)
             if logged is None or logged.position != position or logged.chain != self.chain:
                 self.clear()  # the ledger behind these models is not the one they were built from
                 position = 0
-        return self.follow(store.read_log(start=position + 1, chunk=chunk), store, chunk=chunk, progress=progress)
+        return self.follow(store.read_log(start=position + 1, stop=stop, chunk=chunk), store, chunk=chunk,
+                           progress=progress)
 
     def follow(self, entries: Iterable[LogEntry], store, *, chunk: int = 20_000, progress=None) -> int:
         """Apply these log entries (the next positions, in order); `store` resolves what voids name."""

@@ -150,3 +150,51 @@ def test_read_models_that_no_longer_follow_the_log_are_reported(sqlite_url, run_
     assert result.code == 1 and "rm_loans" in result.stderr
     assert run_cli(["rebuild", "--db", sqlite_url]).code == 0
     assert _audit(run_cli, sqlite_url).code == 0
+
+
+def _tamper_flip(db):
+    state = bytearray(db.state(40))
+    state[state.index(b'"actor":"') + 9] ^= 1
+    db.sql("UPDATE EV SET state = ? WHERE originator_version = ?", bytes(state), 40)
+    return "position 40"
+
+
+def _tamper_delete(db):
+    db.sql("DELETE FROM EV WHERE originator_version = ?", 50)
+    db.sql("DELETE FROM LOG WHERE position = ?", 50)
+    return "position 50"
+
+
+def _tamper_last_log_row(db):
+    db.sql("DELETE FROM LOG WHERE position = ?", N)
+    return f"position {N}"
+
+
+def _tamper_last_event(db):
+    db.sql("DELETE FROM EV WHERE originator_version = ?", N)
+    return f"position {N}"
+
+
+@pytest.mark.parametrize("tamper", [_tamper_flip, _tamper_delete, _tamper_last_log_row, _tamper_last_event])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_both_ways_of_auditing_locate_the_same_tampering(tampered, tamper, parallel):
+    """The chain verified beside the rebuild (a second process, as on a large log) or before it: same finding."""
+    from ledger.audit import audit
+    from ledger.errors import AuditFailure
+    from ledger.store import open_store
+
+    url, db, _ = tampered
+    where = tamper(db)
+    with open_store(url) as store, pytest.raises(AuditFailure) as failure:
+        audit(store, parallel=parallel)
+    assert where in str(failure.value)
+
+
+def test_both_ways_of_auditing_give_the_same_report(tampered):
+    from ledger.audit import audit
+    from ledger.store import open_store
+
+    url, _, head = tampered
+    with open_store(url) as store:
+        assert audit(store, parallel=True) == audit(store, parallel=False)
+        assert audit(store, parallel=True).head == head
