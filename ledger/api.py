@@ -21,7 +21,7 @@ from ledger.reader import read_lines, read_objects
 from ledger.recording import RecordResult, record
 from ledger.store import Store, open_store
 from ledger.values import ValueProblem, parse_date, parse_known_at, utc_now
-from projections.query import Snapshot
+from projections.query import ReplaySnapshot, Snapshot
 
 
 def _as_date(value: date | str | None) -> date:
@@ -171,7 +171,7 @@ class Ledger:
                     return ReadModelSnapshot(model, self.store.position_known_at(k), k)
             except sqlite3.Error:
                 pass  # the read models are busy being made by another process: the fold gives the same answer
-        return Snapshot(self.events(), k)
+        return ReplaySnapshot(self.store, k)
 
     def liens(self, as_of=None, known_at=None):
         return self.snapshot(known_at).liens(_as_date(as_of))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Sequence
+from typing import Iterable, Sequence
 
-from ledger.events import Recorded
-from projections.context import Context
+from ledger.events import CollateralValued, Recorded
+from projections.context import Context, fold_key, voided_ids
 from projections.defaults import defaults_view, find_breaches
 from projections.results import Header, StatusAnswer
 from projections.views import availability_view, balances_view, eligibility_view, liens_view
@@ -25,6 +25,10 @@ class Snapshot:
     def header(self, as_of: date) -> Header:
         return Header(as_of, self.known_at)
 
+    def context(self, as_of: date) -> Context:
+        """The folded events an answer as of D reads."""
+        return self.ctx
+
     @property
     def breaches(self):
         if self._breaches is None:
@@ -32,29 +36,81 @@ class Snapshot:
         return self._breaches
 
     def liens(self, as_of: date):
-        return liens_view(self.ctx, self.header(as_of))
+        return liens_view(self.context(as_of), self.header(as_of))
 
     def eligibility(self, as_of: date):
-        return eligibility_view(self.ctx, self.header(as_of))
+        return eligibility_view(self.context(as_of), self.header(as_of))
 
     def balances(self, as_of: date):
-        return balances_view(self.ctx, self.header(as_of))
+        return balances_view(self.context(as_of), self.header(as_of))
 
     def defaults(self, as_of: date):
-        return defaults_view(self.ctx, self.header(as_of), self.breaches)
+        return defaults_view(self.context(as_of), self.header(as_of), self.breaches)
 
     def availability(self, as_of: date):
-        return availability_view(self.ctx, self.header(as_of))
+        return availability_view(self.context(as_of), self.header(as_of))
 
     def status(self, as_of: date) -> StatusAnswer:
-        header = self.header(as_of)
-        eligibility = eligibility_view(self.ctx, header)
-        return StatusAnswer(header, liens_view(self.ctx, header), eligibility, balances_view(self.ctx, header),
-                            defaults_view(self.ctx, header, self.breaches),
-                            availability_view(self.ctx, header, eligibility))
+        header, ctx = self.header(as_of), self.context(as_of)
+        eligibility = eligibility_view(ctx, header)
+        return StatusAnswer(header, liens_view(ctx, header), eligibility, balances_view(ctx, header),
+                            defaults_view(ctx, header, self.breaches), availability_view(ctx, header, eligibility))
 
     def view(self, name: str, as_of: date):
         return getattr(self, name)(as_of)
+
+
+def needed_on(events: Iterable[Recorded], voided: set[str], as_of: date) -> list[Recorded]:
+    """The events a fold as of D reads: all of them but the valuations, and of those each item's latest live one
+    on or before D. No answer as of D looks at an earlier or a later value (the breaches never look at values);
+    the property tests hold the answers to those of the whole log."""
+    kept: list[Recorded] = []
+    latest: dict[str, Recorded] = {}
+    for rec in events:
+        ev = rec.event
+        if isinstance(ev, CollateralValued):
+            if ev.effective_date > as_of or rec.event_id in voided:
+                continue
+            best = latest.get(ev.collateral)
+            if best is None or fold_key(rec) > fold_key(best):
+                latest[ev.collateral] = rec
+        else:
+            kept.append(rec)
+    return sorted([*kept, *latest.values()], key=lambda r: r.position)
+
+
+class ReplaySnapshot(Snapshot):
+    """The reference fold, streamed: each answer reads the whole log known at K from the store and folds what
+    `needed_on` keeps for its date, so a long history is never held in memory. `ctx` (the whole known context,
+    which the charts walk) is read and held only when asked for."""
+
+    def __init__(self, store, known_at: datetime):
+        self.known_at = known_at
+        self.store = store
+        self.k = store.position_known_at(known_at)
+        self._voided = voided_ids(store.read_types(["EventVoided"], stop=self.k))
+        self._breaches = None
+        self._full: Context | None = None
+        self._day: tuple[date, Context] | None = None
+
+    @property
+    def ctx(self) -> Context:
+        if self._full is None:
+            self._full = Context(list(self.store.read(stop=self.k)))
+        return self._full
+
+    def context(self, as_of: date) -> Context:
+        if self._full is not None:
+            return self._full
+        if self._day is None or self._day[0] != as_of:
+            self._day = (as_of, Context(needed_on(self.store.read(stop=self.k), self._voided, as_of)))
+        return self._day[1]
+
+    @property
+    def breaches(self):
+        if self._breaches is None:  # values never make or end a breach: any day's context gives them all
+            self._breaches = find_breaches(self._full or (self._day[1] if self._day else self.context(date.max)))
+        return self._breaches
 
 
 class ReadModelSnapshot(Snapshot):
@@ -70,8 +126,6 @@ class ReadModelSnapshot(Snapshot):
         self.known_at = known_at
         self.model = model
         self.k = k
-        from projections.readmodel import TERMS_TYPES
-
         self.ctx = model.terms_context(k)
         self._breaches = None
 
