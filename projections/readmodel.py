@@ -100,6 +100,9 @@ class ReadModel:
         self.db = sqlite_utils.Database(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # a query seeks once an item into tables of millions of rows: read pages in place, keep the hot ones
+        self.db.execute("PRAGMA mmap_size=1073741824")
+        self.db.execute("PRAGMA cache_size=-65536")
         self._create()
 
     def close(self) -> None:
@@ -373,40 +376,33 @@ class ReadModel:
 
     def items_on(self, day: date, k: int) -> dict[str, Item]:
         """Collateral as of `day`, as known at k: kind, owner, location, value, disposed."""
-        params = {"d": day.isoformat(), "k": k}
-        items: dict[str, Item] = {}
         from ledger.values import CollateralKind
 
-        kinds = CollateralKind._value2member_map_
-        for collateral, kind, owner, location, serial, value_cents, position in self.db.execute(
-                f"SELECT collateral, kind, owner, location, serial, value_cents, position FROM rm_items "
-                f"WHERE {LIVE} AND effective <= :d ORDER BY effective, position", params):
-            if collateral not in items:
-                items[collateral] = Item(collateral, kinds[kind], owner, location, serial, from_cents(value_cents),
-                                         str(position))
-        if not items:
-            return items
+        params = {"d": day.isoformat(), "k": k}
         # seek no later than what could be known at k: rows recorded after k are not skipped one by one
         bound = self.db.execute("SELECT effective FROM rm_horizon WHERE position >= ? ORDER BY position LIMIT 1",
                                 [k]).fetchone()
         params["b"] = min(params["d"], bound[0]) if bound else params["d"]
         latest = "ORDER BY t.effective DESC, t.position DESC LIMIT 1"
         live_t = "t.known_from <= :k AND (t.voided_at IS NULL OR t.voided_at > :k) AND t.effective <= :b"
-        # disposals are few: one pass; the latest move and value: one index seek each an item
-        for (collateral,) in self.db.execute(
-                f"SELECT DISTINCT collateral FROM rm_disposals WHERE {LIVE} AND effective <= :b", params):
-            if collateral in items:
-                items[collateral].disposed = True
-        for collateral, moved, valued in self.db.execute(
-                f"SELECT i.collateral, "
+        live_i = "i.known_from <= :k AND (i.voided_at IS NULL OR i.voided_at > :k)"
+        kinds = CollateralKind._value2member_map_
+        items: dict[str, Item] = {}
+        # each registration with its latest move and value: one index seek each, in one statement
+        for collateral, kind, owner, location, serial, value_cents, position, moved, valued in self.db.execute(
+                f"SELECT i.collateral, i.kind, i.owner, i.location, i.serial, i.value_cents, i.position, "
                 f"(SELECT t.to_location FROM rm_moves t WHERE t.collateral = i.collateral AND {live_t} {latest}), "
                 f"(SELECT t.value_cents FROM rm_values t WHERE t.collateral = i.collateral AND {live_t} {latest}) "
-                f"FROM (SELECT DISTINCT collateral FROM rm_items WHERE {LIVE} AND effective <= :d) i", params):
-            item = items[collateral]
-            if moved is not None:
-                item.location = moved
-            if valued is not None:
-                item.value = from_cents(valued)
+                f"FROM rm_items i WHERE {live_i} AND i.effective <= :d ORDER BY i.effective, i.position", params):
+            if collateral not in items:
+                items[collateral] = Item(collateral, kinds[kind], owner, moved if moved is not None else location,
+                                         serial, from_cents(valued if valued is not None else value_cents),
+                                         str(position))
+        if items:  # disposals are few: one pass
+            for (collateral,) in self.db.execute(
+                    f"SELECT DISTINCT collateral FROM rm_disposals WHERE {LIVE} AND effective <= :b", params):
+                if collateral in items:
+                    items[collateral].disposed = True
         return items
 
     def loans_on(self, day: date, k: int, opened: dict[str, FacilityOpened]) -> dict[str, Loan]:

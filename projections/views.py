@@ -94,7 +94,14 @@ def ranked_by_item(ctx: Context, day: date, in_force: dict[str, LienState]) -> d
     for lien in in_force.values():
         for item in lien.event.collateral:
             per_item.setdefault(item, []).append(lien)
-    return {item: rank_liens(liens, edges) for item, liens in per_item.items()}
+    ranked: dict[tuple[str, ...], list[LienState]] = {}  # most items share a few sets of liens: rank each set once
+    out = {}
+    for item, liens in per_item.items():
+        key = tuple(l.lien for l in liens)
+        if key not in ranked:
+            ranked[key] = rank_liens(liens, edges)
+        out[item] = ranked[key]
+    return out
 
 
 def liens_view(ctx: Context, header: Header) -> LiensAnswer:
@@ -118,10 +125,11 @@ def liens_view(ctx: Context, header: Header) -> LiensAnswer:
                               tuple(sorted(ev.secures or ())),
                               consent, effective, tuple(events)))
     ranked = ranked_by_item(ctx, day, in_force)
-    by_item = tuple(
-        CollateralLiens(item, tuple(RankedLien(l.lien, l.event.holder, i + 1) for i, l in enumerate(ranked[item])))
-        for item in sorted(ranked)
-    )
+    rows: dict[int, tuple[RankedLien, ...]] = {}  # items ranked alike share one list: one row tuple each
+    for order in ranked.values():
+        if id(order) not in rows:
+            rows[id(order)] = tuple(RankedLien(l.lien, l.event.holder, i + 1) for i, l in enumerate(order))
+    by_item = tuple(CollateralLiens(item, rows[id(ranked[item])]) for item in sorted(ranked))
     return LiensAnswer(header, tuple(views), by_item)
 
 
