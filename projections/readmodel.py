@@ -15,10 +15,11 @@ Tables (open the file in datasette or any SQLite tool):
 - `rm_tracking`: the log position applied so far and its chain hash (resumable,
   and a rewritten ledger is detected and the models rebuilt);
 - `rm_events`: every event except valuations, as its canonical JSON body;
-- `rm_items`: collateral registrations; `rm_moves`; `rm_disposals`;
-- `rm_values`: revaluations (most of a book), one B-tree keyed by (collateral,
-  effective, position, known_from): WITHOUT ROWID, so a value seek reads its
-  row in place; a void finds what it names through the ledger's own log;
+- `rm_items`: collateral registrations;
+- `rm_values` (revaluations: most of a book), `rm_moves`, `rm_disposals`: each
+  one B-tree keyed by (collateral, effective, position, known_from), WITHOUT
+  ROWID, so a query's seek for an item's latest row reads it in place; a void
+  finds what it names through the ledger's own log;
 - `rm_loans`: principal changes in cents (advances +, payments and applied
   proceeds −) with the payment order, per facility;
 - `rm_breaches`: every version of every breach, valid for the log positions
@@ -66,7 +67,7 @@ FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values",
 # What the liens, eligibility, balances and availability answers need beyond the fact tables.
 TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
                "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
-SCHEMA_VERSION = 4  # bump when the tables change: older projection files are then built again
+SCHEMA_VERSION = 5  # bump when the tables change: older projection files are then built again
 FACT = ("position", "known_from", "voided_at", "effective")
 COLUMNS = {
     "rm_events": (*FACT, "type", "body"),
@@ -79,6 +80,8 @@ COLUMNS = {
 }
 COLUMN_TYPES = {"position": int, "known_from": int, "voided_at": int, "known_to": int, "value_cents": int,
                 "cents": int}
+CLUSTERED = ("rm_values", "rm_moves", "rm_disposals")  # WITHOUT ROWID, keyed by CLUSTER_KEY
+CLUSTER_KEY = ("collateral", "effective", "position", "known_from")
 ROWS_OF_TYPE = {"CollateralRegistered": "rm_items", "CollateralMoved": "rm_moves",
                 "CollateralDisposed": "rm_disposals", "LoanAdvanced": "rm_loans", "PaymentReceived": "rm_loans",
                 "ProceedsReceived": "rm_loans"}
@@ -134,18 +137,18 @@ class ReadModel:
     def _create_tables(self, db) -> None:
         if "rm_tracking" not in db.table_names():
             db["rm_tracking"].create({"name": str, "position": int, "chain": str, "version": int}, pk="name")
-            for table in ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_loans", "rm_breaches"):
+            for table in ("rm_events", "rm_items", "rm_loans", "rm_breaches"):
                 db[table].create({c: COLUMN_TYPES.get(c, str) for c in COLUMNS[table]})
-            # the valuations (most of a book) are one B-tree, clustered by item and date: a value seek reads
-            # its row in place, and a void finds its row by the same key (no rowid, no second index)
-            db.execute("CREATE TABLE rm_values (position INTEGER NOT NULL, known_from INTEGER NOT NULL, "
-                       "voided_at INTEGER, effective TEXT NOT NULL, collateral TEXT NOT NULL, value_cents INTEGER, "
-                       "PRIMARY KEY (collateral, effective, position, known_from)) WITHOUT ROWID")
+            # values, moves and disposals (most of a book) are each one B-tree clustered by item and date: a
+            # query's seek for an item's latest row reads it in place, and a void finds its row by the same key
+            for table in CLUSTERED:
+                columns = ", ".join(f"{c} {'INTEGER' if COLUMN_TYPES.get(c) is int else 'TEXT'}"
+                                    f"{' NOT NULL' if c in CLUSTER_KEY else ''}" for c in COLUMNS[table])
+                db.execute(f"CREATE TABLE {table} ({columns}, PRIMARY KEY ({', '.join(CLUSTER_KEY)})) WITHOUT ROWID")
             db["rm_events"].create_index(["type", "position"])
             db["rm_events"].create_index(["position"])
-            for table in ("rm_items", "rm_moves", "rm_disposals"):
-                db[table].create_index(["collateral", "effective", "position"])
-                db[table].create_index(["position"])
+            db["rm_items"].create_index(["collateral", "effective", "position"])
+            db["rm_items"].create_index(["position"])
             db["rm_loans"].create_index(["effective", "facility"])
             db["rm_loans"].create_index(["facility", "effective", "position"])
             db["rm_loans"].create_index(["position"])
@@ -329,7 +332,7 @@ class ReadModel:
 
     def _void_rows(self, target: dict, now: int, store) -> None:
         for table in _tables_of(target["type"]):
-            self.db.execute(f"UPDATE {table} SET voided_at = :now WHERE {_row_of(target)} AND voided_at IS NULL",
+            self.db.execute(f"UPDATE {table} SET voided_at = :now WHERE {_row_in(table)} AND voided_at IS NULL",
                             {"now": now, **_keys_of(target)})
         if target["type"] == "EventVoided":  # the void it undoes is lifted: what that void removed is back
             inner = store.bodies([target["event"]]).get(target["event"])
@@ -341,7 +344,7 @@ class ReadModel:
             columns = COLUMNS[table]
             chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c for c in columns)
             self.db.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table} "
-                            f"WHERE {_row_of(body)} AND voided_at = :v",
+                            f"WHERE {_row_in(table)} AND voided_at = :v",
                             {"now": now, "v": voided_by, **_keys_of(body)})
         if body["type"] == "EventVoided":  # a void back in force takes its event away again
             inner = store.bodies([body["event"]]).get(body["event"])
@@ -434,9 +437,9 @@ def _tables_of(type_name: str) -> tuple[str, ...]:
     return ("rm_events", extra) if extra else ("rm_events",)
 
 
-def _row_of(body: dict) -> str:
-    """How to find an event's rows: a valuation by its table's key, anything else by position."""
-    if body["type"] == "CollateralValued":
+def _row_in(table: str) -> str:
+    """How to find an event's rows in a table: by the clustered key, or by position."""
+    if table in CLUSTERED:
         return "collateral = :c AND effective = :e AND position = :p"
     return "position = :p"
 
