@@ -360,6 +360,33 @@ def run_raw(path: Path, events: list, log: list, names: list) -> float:
     return elapsed
 
 
+def run_raw_pg(url: str, events: list, log: list, names: list) -> float:
+    """The same rows with psycopg executemany into copies of the ledger's PostgreSQL tables (same columns, keys
+    and indexes; no triggers), in one transaction; only BEGIN..COMMIT is timed. The copies are dropped after."""
+    import uuid as _uuid
+
+    conn, schema = _pg_connect(url)
+    raw = f"cledger_raw_{_uuid.uuid4().hex[:10]}"
+    try:
+        conn.execute(f'CREATE SCHEMA "{raw}"')
+        for table in ("cledger_events", "cledger_log", "cledger_names"):
+            conn.execute(f'CREATE TABLE "{raw}".{table} (LIKE "{schema}".{table} INCLUDING ALL)')
+        t0 = time.perf_counter()
+        with conn.transaction(), conn.cursor() as cur:
+            cur.executemany(f'INSERT INTO "{raw}".cledger_events (originator_id, originator_version, topic, state) '
+                            "VALUES (%s, %s, %s, %s)", events)
+            cur.executemany(f'INSERT INTO "{raw}".cledger_log VALUES (%s, %s, %s, %s, %s, %s, %s)', log)
+            cur.executemany(f'INSERT INTO "{raw}".cledger_names VALUES (%s, %s, %s)', names)
+        elapsed = time.perf_counter() - t0
+        got = conn.execute(f'SELECT COUNT(*) FROM "{raw}".cledger_events').fetchone()[0]
+        if got != len(events):
+            raise SystemExit(f"raw insert wrote {got} of {len(events)} rows")
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{raw}" CASCADE')
+        conn.close()
+    return elapsed
+
+
 def compare_schemas(ledger_file: Path, raw_file: Path) -> str | None:
     a = sqlite3.connect(f"file:{ledger_file}?mode=ro", uri=True)
     b = sqlite3.connect(f"file:{raw_file}?mode=ro", uri=True)
