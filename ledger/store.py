@@ -422,16 +422,7 @@ class Store:
         return LEDGER_STREAM.hex if self.location.backend == "sqlite" else LEDGER_STREAM
 
     def find_events(self, event_ids: Iterable[str]) -> dict[str, Recorded]:
-        ids = sorted(set(event_ids))
-        found: dict[str, Recorded] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
-            marks = ",".join("?" for _ in part)
-            rows = self._query(f"SELECT position FROM {self.q}cledger_log WHERE event_id IN ({marks})", part)
-            for (position,) in rows:
-                for rec in self.read(start=int(position), stop=int(position)):
-                    found[rec.event_id] = rec
-        return found
+        return {event_id: recorded_of(body) for event_id, body in self.bodies(event_ids).items()}
 
     def find_names(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[int]]:
         """For each (namespace, name), the positions of the events that declared it."""
