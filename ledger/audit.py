@@ -133,7 +133,7 @@ def compare_models(stored, rebuilt) -> None:
     """Every table of the stored read models must hold exactly the rows a rebuild from the log gives."""
     from projections.readmodel import FACT_TABLES
 
-    for table in (*FACT_TABLES, "rm_breaches"):
+    for table in (*FACT_TABLES, "rm_breaches", "rm_voids"):
         columns = ", ".join(c.name for c in rebuilt.db[table].columns)
         query = f"SELECT {columns} FROM {table} ORDER BY {columns}"
         ours, theirs = stored.db.execute(query), rebuilt.db.execute(query)
@@ -197,25 +197,35 @@ def _beside(work: Callable[[], object], url: str, stop: int) -> tuple[int, str]:
     A plain subprocess (`python -m ledger.audit`, the URL on its stdin), not multiprocessing: a caller's script
     needs no `if __name__ == "__main__"` guard. A broken chain is the failure reported, even if `work` failed
     too (a damaged event may well stop the rebuild)."""
+    import os
     import subprocess
     import sys
+    from pathlib import Path
 
-    proc = subprocess.Popen([sys.executable, "-m", "ledger.audit", str(stop)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        proc.stdin.write(url.encode())
-        proc.stdin.close()
-        proc.stdin = None  # written and closed: communicate() must not touch it again
+    # the child imports this same `ledger`, installed or not
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    with subprocess.Popen([sys.executable, "-m", "ledger.audit", str(stop)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as proc:
         try:
-            work()
-        except Exception:
-            _chain_result(proc)
-            raise
-        return _chain_result(proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+            try:
+                proc.stdin.write(url.encode())
+                proc.stdin.close()
+            except OSError:  # it stopped before reading: its stderr says why (below)
+                try:
+                    proc.stdin.close()
+                except OSError:
+                    pass
+            proc.stdin = None  # written and closed: communicate() must not touch it again
+            try:
+                work()
+            except Exception:
+                _chain_result(proc)
+                raise
+            return _chain_result(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def _chain_result(proc) -> tuple[int, str]:

@@ -25,6 +25,8 @@ Tables (open the file in datasette or any SQLite tool):
 - `rm_breaches`: every version of every breach, valid for the log positions
   `known_from` ≤ k < `known_to` (NULL: still current), kept one event at a
   time by `projections.breach_engine`; `data` holds the breach as JSON;
+- `rm_voids`: each void's position, id and the event it names (whether an event
+  counts at k is judged against every void naming it);
 - `rm_horizon`: for each chunk's last position, the latest effective date known
   by then (bounds the value and move seeks of a query known at k).
 Money is kept in integer cents, so sums are exact in SQL.
@@ -67,7 +69,7 @@ FACT_TABLES = ("rm_events", "rm_items", "rm_moves", "rm_disposals", "rm_values",
 # What the liens, eligibility, balances and availability answers need beyond the fact tables.
 TERMS_TYPES = ("PartyRegistered", "LocationRegistered", "AgreementExecuted", "ConditionSatisfied", "ConditionWaived",
                "FacilityOpened", "LienGranted", "LienReleased", "PriorityAgreed", "ConsentGranted")
-SCHEMA_VERSION = 5  # bump when the tables change: older projection files are then built again
+SCHEMA_VERSION = 6  # bump when the tables change: older projection files are then built again
 FACT = ("position", "known_from", "voided_at", "effective")
 COLUMNS = {
     "rm_events": (*FACT, "type", "body"),
@@ -77,6 +79,7 @@ COLUMNS = {
     "rm_values": (*FACT, "collateral", "value_cents"),
     "rm_loans": (*FACT, "facility", "cents", "payment_order"),
     "rm_breaches": ("breach", "known_from", "known_to", "since", "data"),
+    "rm_voids": ("position", "event_id", "target"),
 }
 COLUMN_TYPES = {"position": int, "known_from": int, "voided_at": int, "known_to": int, "value_cents": int,
                 "cents": int}
@@ -137,7 +140,7 @@ class ReadModel:
     def _create_tables(self, db) -> None:
         if "rm_tracking" not in db.table_names():
             db["rm_tracking"].create({"name": str, "position": int, "chain": str, "version": int}, pk="name")
-            for table in ("rm_events", "rm_items", "rm_loans", "rm_breaches"):
+            for table in ("rm_events", "rm_items", "rm_loans", "rm_breaches", "rm_voids"):
                 db[table].create({c: COLUMN_TYPES.get(c, str) for c in COLUMNS[table]})
             # values, moves and disposals (most of a book) are each one B-tree clustered by item and date: a
             # query's seek for an item's latest row reads it in place, and a void finds its row by the same key
@@ -155,6 +158,7 @@ class ReadModel:
             db["rm_horizon"].create({"position": int, "effective": str}, pk="position")
             db["rm_breaches"].create_index(["known_from"])
             db["rm_breaches"].create_index(["breach", "known_to"])
+            db["rm_voids"].create_index(["target", "position"])
             db.conn.execute("INSERT INTO rm_tracking (name, position, chain, version) VALUES ('log', 0, '', ?)",
                             [SCHEMA_VERSION])
 
@@ -169,7 +173,7 @@ class ReadModel:
     def clear(self) -> None:
         self.__dict__.pop("_contexts", None)
         with self.db.conn:
-            for table in (*FACT_TABLES, "rm_breaches", "rm_horizon"):
+            for table in (*FACT_TABLES, "rm_breaches", "rm_voids", "rm_horizon"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
 
@@ -206,7 +210,7 @@ class ReadModel:
         return applied
 
     def _apply_chunk(self, entries: list[LogEntry], store) -> int:
-        rows: dict[str, list[tuple]] = {t: [] for t in FACT_TABLES}
+        rows: dict[str, list[tuple]] = {t: [] for t in (*FACT_TABLES, "rm_voids")}
         records: list[Recorded] = []
         values = rows["rm_values"]
         for entry in entries:
@@ -319,6 +323,8 @@ class ReadModel:
             rows["rm_loans"].append((*base, ev.facility, cents(ev.amount), None))
         elif isinstance(ev, PaymentReceived):
             rows["rm_loans"].append((*base, ev.facility, -cents(ev.amount), ev.order.value if ev.order else None))
+        elif isinstance(ev, EventVoided):
+            rows["rm_voids"].append((rec.position, rec.event_id, ev.event))
         elif isinstance(ev, ProceedsReceived):
             for step in ev.allocations:
                 if step.resolved:
@@ -326,30 +332,42 @@ class ReadModel:
                                              step.order.value if step.order else None))
 
     def _apply_void(self, rec: Recorded, target: dict | None, store) -> None:
-        """From this position, the voided event's rows stop counting (and a voided void's event counts again)."""
-        if target is not None:
-            self._void_rows(target, rec.position, store)
+        """Bring the rows of every event whose standing this void changes in line, from this position on.
 
-    def _void_rows(self, target: dict, now: int, store) -> None:
-        for table in _tables_of(target["type"]):
-            self.db.execute(f"UPDATE {table} SET voided_at = :now WHERE {_row_in(table)} AND voided_at IS NULL",
-                            {"now": now, **_keys_of(target)})
-        if target["type"] == "EventVoided":  # the void it undoes is lifted: what that void removed is back
-            inner = store.bodies([target["event"]]).get(target["event"])
-            if inner is not None:
-                self._restore_rows(inner, target["position"], now, store)
+        An event counts when no void in force names it; a void is in force when no void in force names it.
+        So a void can change the standing of what it names, of what that names (if a void), and so on down
+        the chain; each is judged against every void known so far that names it (`rm_voids`), since one
+        event may be voided, restored and voided again by different voids."""
+        now = rec.position
+        chain: list[dict] = []
+        while target is not None:
+            chain.append(target)
+            target = store.bodies([target["event"]]).get(target["event"]) if target["type"] == "EventVoided" else None
+        standing: dict[str, bool] = {}
+        for body in chain:
+            counts = self._counts(body["id"], now, standing)
+            for table in _tables_of(body["type"]):
+                keys = {"now": now, **_keys_of(body)}
+                live = self.db.execute(f"SELECT 1 FROM {table} WHERE {_row_in(table)} AND voided_at IS NULL LIMIT 1",
+                                       keys).fetchone() is not None
+                if live and not counts:
+                    self.db.execute(f"UPDATE {table} SET voided_at = :now WHERE {_row_in(table)} "
+                                    "AND voided_at IS NULL", keys)
+                elif counts and not live:  # back in force: a copy of its rows, known from now
+                    columns = COLUMNS[table]
+                    chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c
+                                       for c in columns)
+                    self.db.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table} "
+                                    f"WHERE {_row_in(table)} AND known_from = (SELECT MAX(known_from) FROM {table} "
+                                    f"WHERE {_row_in(table)})", keys)
 
-    def _restore_rows(self, body: dict, voided_by: int, now: int, store) -> None:
-        for table in _tables_of(body["type"]):
-            columns = COLUMNS[table]
-            chosen = ", ".join(":now" if c == "known_from" else "NULL" if c == "voided_at" else c for c in columns)
-            self.db.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {chosen} FROM {table} "
-                            f"WHERE {_row_in(table)} AND voided_at = :v",
-                            {"now": now, "v": voided_by, **_keys_of(body)})
-        if body["type"] == "EventVoided":  # a void back in force takes its event away again
-            inner = store.bodies([body["event"]]).get(body["event"])
-            if inner is not None:
-                self._void_rows(inner, now, store)
+    def _counts(self, event_id: str, now: int, standing: dict[str, bool]) -> bool:
+        """Whether the event counts as known at `now`: no void known by then and in force names it."""
+        if event_id not in standing:
+            voids = self.db.execute("SELECT event_id FROM rm_voids WHERE target = ? AND position <= ?",
+                                    [event_id, now]).fetchall()
+            standing[event_id] = not any(self._counts(void, now, standing) for (void,) in voids)
+        return standing[event_id]
 
     # ------------------------------------------------------------ answering
 
