@@ -36,10 +36,14 @@ class AuditReport:
     head: str
     digests: tuple[tuple[str, str], ...]  # (date, digest) of the replayed projections
     dates: tuple[str, ...]
+    # whether the stored read models were compared with the rebuild (not when none were given, or when they
+    # had already followed events recorded after the audit began)
+    models_compared: bool = False
 
     def to_json(self) -> dict:
         return {"ok": True, "events": self.events, "head": self.head,
-                "projection_digests": [{"as_of": d, "digest": h} for d, h in self.digests]}
+                "projection_digests": [{"as_of": d, "digest": h} for d, h in self.digests],
+                "read_models_compared": self.models_compared}
 
 
 def parse_head(digest: str) -> tuple[int, str]:
@@ -181,14 +185,16 @@ def audit(store: Store, *, expect_head: str | None = None, progress=None, model=
             if position != tail or rebuilt.position != tail:
                 raise AuditFailure(f"the log ends at position {tail} but the chain reached {position} and the "
                                    f"rebuild {rebuilt.position}: events are missing")
+            compared = False
             if model is not None:
                 model.catch_up(store, stop=tail)
                 if model.position == rebuilt.position:
                     compare_models(model, rebuilt)
+                    compared = True
             digests = _digests(store, rebuilt, position)
         finally:
             rebuilt.close()
-    return AuditReport(position, f"{position}:{chain}", tuple(digests), tuple(d for d, _ in digests))
+    return AuditReport(position, f"{position}:{chain}", tuple(digests), tuple(d for d, _ in digests), compared)
 
 
 def _beside(work: Callable[[], object], url: str, stop: int) -> tuple[int, str]:

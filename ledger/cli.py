@@ -226,7 +226,9 @@ def audit(db: str, as_json: bool, head_only: bool, expect_head: str | None) -> N
         click.echo(f"audit ok: {report.events} events, chain verified, head {report.head}")
         if expect_head:
             click.echo(f"the log extends the expected head {expect_head}")
-        click.echo(f"read models rebuilt from the log and identical to the stored ones; answers digested at "
+        compared = ("identical to the stored ones" if report.models_compared else
+                    "not compared with stored ones (none here, or they followed events recorded since the audit began)")
+        click.echo(f"read models rebuilt from the log and {compared}; answers digested at "
                    f"{len(report.digests)} date(s)")
 
 

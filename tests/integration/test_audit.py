@@ -198,3 +198,18 @@ def test_both_ways_of_auditing_give_the_same_report(tampered):
     with open_store(url) as store:
         assert audit(store, parallel=True) == audit(store, parallel=False)
         assert audit(store, parallel=True).head == head
+
+
+def test_the_report_says_whether_the_stored_read_models_were_compared(tampered, run_cli):
+    """The CLI compares the stored read models with the rebuild and says so; the bare API call has none to compare."""
+    import json
+
+    from ledger.audit import audit
+    from ledger.store import open_store
+
+    url, _, _ = tampered
+    result = _audit(run_cli, url, "--json")
+    assert result.code == 0 and json.loads(result.stdout)["read_models_compared"] is True
+    assert "identical to the stored ones" in _audit(run_cli, url).stdout
+    with open_store(url) as store:
+        assert audit(store).models_compared is False
