@@ -308,10 +308,10 @@ class Store:
                 raise ConcurrentWrite(f"the ledger is locked by another writer: {text}; try again") from None
             if "readonly" in text or "read-only" in text:
                 raise StoreUnavailable(f"the ledger cannot be written: {text}") from None
-            raise StoreUnavailable(f"the store could not be reached: {text}") from None
+            raise StoreUnavailable(f"the store could not be reached: {_plain(text)}") from None
         except Exception as exc:
             if type(exc).__module__.startswith("psycopg"):
-                raise StoreUnavailable(f"the store could not be reached: {str(exc).strip()}") from None
+                raise StoreUnavailable(f"the store could not be reached: {_plain(str(exc).strip())}") from None
             raise
 
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
@@ -470,6 +470,13 @@ class Store:
     def append(self, stored: list[StoredEvent], log_rows: list[tuple], name_rows: list[tuple]) -> None:
         """Insert one batch in one transaction; IntegrityError means another writer took the position."""
         self._guard(self.recorder.insert_events, stored, log_rows=log_rows, name_rows=name_rows)
+
+
+def _plain(text: str) -> str:
+    """A driver's message, in a loan administrator's words where we know them."""
+    if "pool initialization incomplete" in text:  # the connection pool's words for "no server answered"
+        return "no server answered in time (is PostgreSQL running, and are the host, port and database right?)"
+    return text
 
 
 def _has_sqlite_ledger(path: Path) -> bool:
