@@ -349,6 +349,7 @@ def test_missing_figure_is_a_breach_that_a_later_compliant_quarter_does_not_cure
 def test_net_worth_waiver_for_a_period_reaches_the_later_quarter(deal):
     """The waiver of net worth breaches of Sep-Dec (25 Oct) waives Q3's and Q4's, the latter recorded in Jan 2025."""
     answer = deal.ask("defaults", "2025-02-01")
+    # reading: a breach whose `since` is after the waiver's effective date (Q4, 31 Dec) is waived from its `since`.
     net_worth = [(b["breach"], b["since"], b["state"]) for b in answer["breaches"] if b["rule"] == "min-net-worth"]
     assert net_worth == [("min-net-worth:fin-q3", "2024-09-30", "waived"),
                          ("min-net-worth:fin-q4", "2024-12-31", "waived")]
