@@ -83,7 +83,9 @@ LATER = "2024-04-02T10:00:00+00:00"  # after every line of the deal
 
 @pytest.fixture(scope="module")
 def deal(tmp_path_factory):
-    return Ledger(tmp_path_factory.mktemp("clauses"), deal_log())
+    return Ledger(tmp_path_factory.mktemp("clauses"), deal_log()).prefetch([
+        ("defaults", "2024-04-01"), ("defaults", "2024-03-08"), ("defaults", "2024-04-01", "2024-03-15"),
+        ("eligibility", "2024-03-02"), ("eligibility", "2024-03-06")])
 
 
 def location_breaches(answer: dict) -> list[str]:
@@ -320,7 +322,8 @@ def v1_log() -> Log:
 
 @pytest.fixture(scope="module")
 def v1(tmp_path_factory):
-    return Ledger(tmp_path_factory.mktemp("clauses-v1"), v1_log())
+    return Ledger(tmp_path_factory.mktemp("clauses-v1"), v1_log()).prefetch([
+        ("defaults", "2024-02-01"), ("eligibility", "2024-02-01")])
 
 
 def test_v1_cap_breach_still_found(v1):
