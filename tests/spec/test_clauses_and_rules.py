@@ -302,8 +302,10 @@ def test_unknown_rule_id_in_self_curing_is_refused(run_cli, sqlite_url, tmp_path
 
 # ---------------------------------------------------------------- a v1-shaped deal: terms without `clauses`
 
-def v1_log() -> Log:
-    """Only keys v1 knows: a 50,000 cap passed by a 60,000 advance, and equipment at an ineligible location."""
+def v1_log(enforce: bool = False) -> Log:
+    """Only keys v1 knows: a 50,000 cap passed by a 60,000 advance, equipment at an ineligible location, and a
+    50,000 advance taking the 100,000 revolver to 110,000. With `enforce`, an amendment of 18 Jan turns on
+    over-limit before that advance."""
     log = Log()
     log.add("PartyRegistered", "2024-01-02", "p-summit", party="summit-bank", name="Summit Bank", roles=["lender"])
     log.add("PartyRegistered", "2024-01-02", "p-acme", party="acme", name="Acme Tools, Inc.", roles=["borrower"])
@@ -317,7 +319,16 @@ def v1_log() -> Log:
     log.add("CollateralRegistered", "2024-01-10", "c-press", collateral="press-1", kind="equipment", owner="acme",
             location="acme-yard", value="100000.00")
     log.add("LoanAdvanced", "2024-01-15", "adv-1", facility="acme-revolver", amount="60000.00")
+    if enforce:
+        log.add("AgreementExecuted", "2024-01-18", "ag-am1", agreement="acme-amendment-1", title="First Amendment",
+                parties=["summit-bank", "acme"], terms={"enforce": ["over-limit"]})
+    log.add("LoanAdvanced", "2024-01-20", "adv-2", facility="acme-revolver", amount="50000.00")
     return log
+
+
+@pytest.fixture(scope="module")
+def enforced(tmp_path_factory):
+    return Ledger(tmp_path_factory.mktemp("clauses-enforced"), v1_log(enforce=True))
 
 
 @pytest.fixture(scope="module")
@@ -350,3 +361,19 @@ def test_ineligible_equipment_cites_null_and_no_1996_wording(v1):
     assert (reason["rule"], reason["clause"]) == ("ineligible-equipment", None)
     assert "acme-yard" in reason["detail"]
     assert "New Equipment Term Loans" not in reason["detail"]
+
+
+def test_over_limit_is_not_judged_unless_enforced(v1):
+    """Without `enforce`, 110,000 on the 100,000 revolver is no breach: the only breach is the cap's."""
+    # "`enforce` (terms key, list, merges as a set): the optional built-in rules this deal turns on"
+    assert [b["rule"] for b in v1.ask("defaults", "2024-02-01")["breaches"]] == ["cap"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13 and issue 14: the enforce terms key, the over-limit rule")
+def test_enforce_turns_on_over_limit(enforced):
+    """With over-limit enforced from 18 Jan, the advance of 20 Jan above the limit is breach over-limit:...:2024-01-20."""
+    answer = enforced.ask("defaults", "2024-02-01")
+    # "breach from the first such day, id `over-limit:<facility>:<since>`"
+    assert [(b["rule"], b["since"]) for b in answer["breaches"]] == [("cap", "2024-01-15"), ("over-limit", "2024-01-20")]
+    assert answer["breaches"][1]["breach"] == "over-limit:acme-revolver:2024-01-20"
+    assert answer["breaches"][1]["events"] == ["adv-2"]
