@@ -160,7 +160,7 @@ def test_cap_on_facilities_counts_only_those_facilities(deal):
     caps = deal.ask("balances", "2024-02-15")["caps"]
     # "a ceiling on the principal of those facilities"; §8 "caps may show `facilities` (null otherwise)"
     expected = [{"financing": None, "borrower": None, "facilities": ["acme-revolver", "acme-term"],
-                     "cap": "1200000.00", "principal": "1300000.00", "headroom": "-100000.00"}]
+                "cap": "1200000.00", "principal": "1300000.00", "headroom": "-100000.00"}]
     assert trim(caps, expected) == expected
 
 

@@ -141,7 +141,7 @@ def test_status_per_borrower_while_only_acme_is_in_default(deal):
     answer = deal.ask("defaults", "2024-02-10")
     # "every party registered (as known at K) with role borrower, sorted, each with its own status"
     expected = [{"borrower": "acme", "status": "event-of-default"},
-                                   {"borrower": "acme-sub", "status": "none"}]
+                {"borrower": "acme-sub", "status": "none"}]
     assert trim(answer["borrowers"], expected) == expected
     assert answer["status"] == "event-of-default"
 
@@ -151,7 +151,7 @@ def test_status_per_borrower_after_the_cap_waiver(deal):
     """On 12 Mar Acme's cap breach is waived and Acme Sub's move is a Default."""
     answer = deal.ask("defaults", "2024-03-12")
     expected = [{"borrower": "acme", "status": "none"},
-                                   {"borrower": "acme-sub", "status": "default"}]
+                {"borrower": "acme-sub", "status": "default"}]
     assert trim(answer["borrowers"], expected) == expected
     assert answer["status"] == "default"
     assert [b["state"] for b in answer["breaches"] if b["rule"] == "cap"] == ["waived"]
@@ -170,7 +170,7 @@ def test_cross_default_runs_from_the_triggers_event_of_default(deal):
         "rule": "acme-cross-default", "since": "2024-03-15", "event_of_default_from": "2024-03-15",
         "state": "event-of-default", "events": ["mv-sub"], "obligors": ["acme"]}
     expected = [{"borrower": "acme", "status": "event-of-default"},
-                                   {"borrower": "acme-sub", "status": "event-of-default"}]
+                {"borrower": "acme-sub", "status": "event-of-default"}]
     assert trim(answer["borrowers"], expected) == expected
 
 
@@ -192,7 +192,7 @@ def test_cross_default_continues_as_known_before_the_cure_was_recorded(deal):
     answer = deal.ask("defaults", "2024-04-05", known_at="2024-03-31")
     assert breach(answer, CROSS)["state"] == "event-of-default"
     expected = [{"borrower": "acme", "status": "event-of-default"},
-                                   {"borrower": "acme-sub", "status": "event-of-default"}]
+                {"borrower": "acme-sub", "status": "event-of-default"}]
     assert trim(answer["borrowers"], expected) == expected
 
 
@@ -216,7 +216,7 @@ def test_borrowers_cap_counts_the_joint_facility(deal):
     """Acme's cap on 20 Feb: 550,000 + 300,000 = 850,000 of 900,000 (the equipment loan is another financing)."""
     caps = deal.ask("balances", "2024-02-20")["caps"]
     expected = [{"financing": "summit", "borrower": "acme", "cap": "900000.00", "principal": "850000.00",
-                     "headroom": "50000.00", "facilities": None}]
+                "headroom": "50000.00", "facilities": None}]
     assert trim(caps, expected) == expected
 
 
@@ -499,5 +499,5 @@ def test_breach_under_two_obligors_terms_is_one_entry_for_each(shared):
          "event_of_default_from": "2024-02-04", "state": "waived"},
     ]
     expected = [{"borrower": "acme", "status": "event-of-default"},
-                                   {"borrower": "acme-sub", "status": "none"}]
+                {"borrower": "acme-sub", "status": "none"}]
     assert trim(answer["borrowers"], expected) == expected
