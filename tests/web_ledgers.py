@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from ledger.api import open_ledger
 from ledger.demo import scenario_path
@@ -38,3 +40,34 @@ def hostile_ledger(path: Path) -> str:
     with open_ledger(url) as lg:
         lg.record_lines([json.dumps(e) for e in HOSTILE_EVENTS])
     return url
+
+
+@contextmanager
+def running_server(url: str, *, token: str | None = None, interval: float = 0.5) -> Iterator[str]:
+    """`cledger serve`'s application under uvicorn on a free 127.0.0.1 port, in a thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from ledger.web import create_app
+    from ledger.web.service import LedgerService
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(LedgerService(url, interval=interval), token=token),
+                                           host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the test server did not start on 127.0.0.1:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
