@@ -300,7 +300,9 @@ class App:
         known_at = given or utc_now()
 
         def work() -> Response:
-            svg = self.service.chart_svg(name, start, end, known_at, explicit=given is not None)
+            # the chart names what it knew by the last log position known (as `cledger chart` does without
+            # --known-at); the time asked is in the page's URL and heading
+            svg = self.service.chart_svg(name, start, end, known_at, explicit=False)
             return Response(svg, media_type="image/svg+xml", headers=SECURITY_HEADERS)
 
         return await self.answer(request, work)

@@ -255,9 +255,9 @@ def _draw_svg(snapshot, chart: str, start: date, end: date, explicit: bool, kind
 
     from ledger import charts
 
-    # text as SVG text (escaped by matplotlib's writer), a third of the size of glyph paths; fixed ids
-    with matplotlib.style.context("default"), matplotlib.rc_context({"svg.fonttype": "none",
-                                                                     "svg.hashsalt": "cledger"}):
+    # text drawn as glyph paths (the default): a browser's own fonts would measure differently from the
+    # layout matplotlib made, and labels would overlap; a fixed salt keeps the ids, so the bytes, the same
+    with matplotlib.style.context("default"), matplotlib.rc_context({"svg.hashsalt": "cledger"}):
         if chart == "timeline":
             fig = charts.draw_timeline(charts.timeline_data(snapshot, start, end, explicit_known_at=explicit))
         else:
