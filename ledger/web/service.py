@@ -36,7 +36,7 @@ from ledger.events import Recorded
 from projections.query import ReadModelSnapshot, ReplaySnapshot, Snapshot
 
 FOLD_LIMIT = 5_000  # a log this short is folded in well under a second: answer from it while the models catch up
-CHART_CACHE = 32
+CHART_CACHE = 64
 
 
 class Behind(Exception):
@@ -91,8 +91,9 @@ class LedgerService:
         self._journal: list[Recorded] = []
         self._journal_chain = ""
         self._journal_lock = threading.Lock()
-        self._draw_lock = threading.Lock()
-        self._charts: OrderedDict[tuple, bytes] = OrderedDict()
+        self._draw_lock = threading.Lock()  # matplotlib draws one figure at a time
+        self._cache_lock = threading.Lock()
+        self._charts: OrderedDict[tuple, Any] = OrderedDict()  # drawn charts and restatements, by log position
 
     # ------------------------------------------------------------ lifecycle
 
@@ -200,9 +201,22 @@ class LedgerService:
         return answer_bytes(self.view(name, as_of, known_at).to_json())
 
     def restatement(self, as_of: date, k1: datetime, k2: datetime):
+        """`cledger restatement`'s report (two folds and a replay between them: kept, by log positions)."""
         from projections.restatement import restatement
 
-        return restatement(self.journal(), as_of, k1, k2)
+        key = ("restatement", as_of, k1, k2, self.position_known_at(k1), self.position_known_at(k2))
+        with self._cache_lock:
+            if key in self._charts:
+                return self._charts[key]
+        report = restatement(self.journal(), as_of, k1, k2)
+        with self._cache_lock:
+            self._keep(key, report)
+        return report
+
+    def _keep(self, key: tuple, value) -> None:
+        self._charts[key] = value
+        while len(self._charts) > CHART_CACHE:
+            self._charts.popitem(last=False)
 
     # ------------------------------------------------------------ the whole log (journal, charts, restatement)
 
@@ -233,16 +247,15 @@ class LedgerService:
         """One of `ledger.charts`' figures as SVG (its drawing functions, matplotlib's SVG backend)."""
         key = (chart, start, end, self.position_known_at(known_at), explicit, tuple(sorted(kinds)),
                known_at if explicit else None)
-        with self._draw_lock:
+        with self._cache_lock:
             if key in self._charts:
                 self._charts.move_to_end(key)
                 return self._charts[key]
         snapshot = self.fold(known_at)
         with self._draw_lock:
             data = _draw_svg(snapshot, chart, start, end, explicit, kinds)
-            self._charts[key] = data
-            while len(self._charts) > CHART_CACHE:
-                self._charts.popitem(last=False)
+        with self._cache_lock:
+            self._keep(key, data)
         return data
 
     def run(self, fn: Callable, *args, **kwargs):

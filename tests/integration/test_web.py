@@ -229,3 +229,54 @@ def test_while_the_read_models_are_behind_a_page_says_how_far_they_are(tmp_path)
         assert api.status_code == 503 and json.loads(api.content) == {"catching_up": {"position": 110, "of": 113}}
         # what was known before the new events is in the read models already
         assert c.get("/balances?as_of=1996-07-02&known_at=1996-12-31").status_code == 200
+
+
+def test_the_charts_are_svg_drawn_by_the_charts_module_and_the_same_each_time(client):
+    url = "/charts/timeline.svg?from=1996-01-01&to=1996-08-01&known_at=1996-12-31"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["content-type"] == "image/svg+xml"
+    assert first.content.startswith(b"<?xml") and b"<svg" in first.content[:2000]
+    assert client.get(url).content == first.content
+    collateral = client.get("/charts/collateral.svg?from=1996-01-01&to=1996-08-01&known_at=1996-12-31")
+    assert collateral.status_code == 200 and collateral.content != first.content
+    assert client.get("/charts/covenants.svg").status_code == 404
+
+
+def test_concurrent_readers_on_worker_threads_get_the_same_bytes(scenario_url):
+    """Many requests at once, on several worker threads with their own read-model connections: one answer."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web_ledgers import running_server
+
+    with running_server(scenario_url) as base:
+        def fetch(i: int) -> bytes:
+            view = API_VIEWS[i % len(API_VIEWS)]
+            with urllib.request.urlopen(f"{base}/api/{view}?as_of=1996-06-20&known_at=1996-12-31", timeout=60) as r:
+                return view, r.read()
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(fetch, range(48)))
+    expected = {view: cli_bytes([view, "--db", scenario_url, "--as-of", "1996-06-20", "--known-at", "1996-12-31",
+                                 "--json"]) for view in API_VIEWS}
+    assert all(body == expected[view] for view, body in answers)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_server_follows_what_others_record_and_answers_as_the_cli(postgres_url):
+    from ledger.demo import scenario_path
+
+    with open_ledger(postgres_url) as lg:
+        lg.record_file(scenario_path())
+    service = LedgerService(postgres_url, interval=0.1)
+    with TestClient(create_app(service)) as c:
+        with open_ledger(postgres_url, reference=True) as writer:  # another writer, not the server
+            writer.record([{"type": "LoanAdvanced", "id": "adv-pg-late", "effective_date": "1996-07-02",
+                            "facility": "lpc-revolver", "amount": "5.00"}])
+        deadline = time.monotonic() + 30
+        while service.progress.position < 111 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert service.progress == type(service.progress)(111, 111, None)
+        for view in API_VIEWS:
+            args = [view, "--db", postgres_url, "--as-of", "1996-07-02", "--known-at", "2999-01-01", "--json"]
+            assert c.get(f"/api/{view}?as_of=1996-07-02&known_at=2999-01-01").content == cli_bytes(args)
