@@ -36,7 +36,6 @@ from ledger.web import journal
 from ledger.web.pages import API_VIEWS, OTHER_PAGES, PAGES, Page
 from ledger.web.service import Behind, LedgerService, answer_bytes
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CHARTS = ("timeline", "collateral")
 SECURITY_HEADERS = {
     # no script at all, nothing from elsewhere; the token may be in a URL, so no Referer leaves the page

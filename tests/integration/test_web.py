@@ -280,3 +280,45 @@ def test_on_postgresql_the_server_follows_what_others_record_and_answers_as_the_
         for view in API_VIEWS:
             args = [view, "--db", postgres_url, "--as-of", "1996-07-02", "--known-at", "2999-01-01", "--json"]
             assert c.get(f"/api/{view}?as_of=1996-07-02&known_at=2999-01-01").content == cli_bytes(args)
+
+
+def test_cledger_serve_answers_over_http_with_its_token_and_stops_on_sigterm(scenario_url, tmp_path):
+    """The command itself: a real process on a free 127.0.0.1 port, CLEDGER_TOKEN required, a clean stop."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CLEDGER_TOKEN": "t0ken"}
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--db", scenario_url, "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/api/liens?as_of=1996-02-01&known_at=1996-03-15"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(base, timeout=5)
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 401
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+                time.sleep(0.2)
+        with urllib.request.urlopen(base + "&token=t0ken", timeout=30) as r:
+            body = r.read()
+        assert body == cli_bytes(["liens", "--db", scenario_url, "--as-of", "1996-02-01", "--known-at", "1996-03-15",
+                                  "--json"])
+        taken = subprocess.run([sys.executable, "-m", "ledger.cli", "serve", "--db", scenario_url, "--port",
+                                str(port)], capture_output=True, timeout=60)
+        assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr.decode()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode()
+    assert "serving" in err.decode() and "Traceback" not in err.decode()
