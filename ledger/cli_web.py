@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
+import sys
+import threading
 
 import click
 
@@ -63,12 +66,17 @@ def serve(db: str, host: str, port: int, token: str | None, interval: float) -> 
     previous = signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         # no access log: with ?token=T in a URL it would write the secret into the terminal's scrollback
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=3)
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
-        click.echo("cledger: stopped serving", err=True)
+        busy = [t for t in threading.enumerate() if t.name.startswith("cledger-web") and t.is_alive()]
+        click.echo("cledger: stopped serving" + (" (a long answer was cut short)" if busy else ""), err=True)
+        if busy:  # a worker still folding a long log: nothing is written by it, so end without waiting
+            sys.stderr.flush()
+            os._exit(0)
 
 
 def _exit_quietly(signum, frame) -> None:

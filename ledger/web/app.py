@@ -34,7 +34,7 @@ from ledger.errors import LedgerError
 from ledger.values import ValueProblem, iso_time, parse_date, parse_known_at, utc_now
 from ledger.web import journal
 from ledger.web.pages import API_VIEWS, OTHER_PAGES, PAGES, Page
-from ledger.web.service import Behind, LedgerService, answer_bytes
+from ledger.web.service import Behind, LedgerService, TooCostly, answer_bytes
 
 CHARTS = ("timeline", "collateral")
 SECURITY_HEADERS = {
@@ -197,6 +197,9 @@ class App:
         """Run `work` on a worker thread; map what can go wrong to a page (or a JSON body) without a traceback."""
         try:
             return await asyncio.wrap_future(self.service.run(work))
+        except asyncio.CancelledError:  # the server stops while a long answer runs: say so, and end the request
+            return self.problem(request, 503, "The server is stopping", "the server stopped before this answer was "
+                                "ready; ask again when it is back", api=api)
         except BadParameter as exc:
             return self.problem(request, 400, f"Bad parameter {exc.name}", f"the parameter {exc.name}: {exc.message}",
                                 api=api)
@@ -209,6 +212,9 @@ class App:
                                    refresh=2)
             response.headers["retry-after"] = "2"
             return response
+        except TooCostly as exc:
+            return self.problem(request, 400, "Bad parameters from and to", f"the parameters from and to: {exc}",
+                                api=api)
         except LedgerError as exc:
             return self.problem(request, 503 if exc.exit_code == 3 else 400, "The ledger could not answer", str(exc),
                                 refresh=5 if exc.exit_code == 3 else None, api=api)

@@ -322,3 +322,19 @@ def test_cledger_serve_answers_over_http_with_its_token_and_stops_on_sigterm(sce
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     assert "serving" in err.decode() and "Traceback" not in err.decode()
+
+
+def test_a_restatement_too_long_for_a_request_is_refused_naming_from_and_to(scenario_url, monkeypatch):
+    """Each event between K1 and K2 is replayed over the whole log: past the budget, a 400 that says what to do."""
+    import ledger.web.service as service_module
+
+    with TestClient(create_app(LedgerService(scenario_url))) as c:
+        whole = "as_of=1996-06-20&from=1990-01-01&to=1996-12-31"
+        assert c.get(f"/api/restatement?{whole}").status_code == 200  # the whole scenario is within the budget
+        monkeypatch.setattr(service_module, "RESTATEMENT_BUDGET", 1000)
+        refused = c.get("/restatement?as_of=1996-06-20&from=1990-01-02&to=1996-12-31&known_at=1996-12-31")
+        assert refused.status_code == 400
+        assert "the parameters from and to:" in refused.text and "cledger restatement" in refused.text
+        assert c.get("/api/restatement?as_of=1996-06-20&from=1990-01-03&to=1996-12-31").status_code == 400
+        assert c.get("/api/restatement?as_of=1996-02-01&from=1996-12-30&to=1996-12-31").status_code == 200
+        assert c.get(f"/api/restatement?{whole}").status_code == 200  # asked before: kept, not computed again
