@@ -398,12 +398,24 @@ class TokenGate:
             if api:
                 response = Response(answer_bytes({"error": text}), status_code=401, media_type="application/json")
             else:
-                response = HTMLResponse(f"<!doctype html><title>Token needed</title><h1>Token needed</h1><p>{text}</p>",
-                                        status_code=401)
+                response = HTMLResponse(_token_page(request, text), status_code=401)
             response.headers["www-authenticate"] = 'Bearer realm="cledger"'
             response.headers.update(SECURITY_HEADERS)
             return await response(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+def _token_page(request: Request, text: str) -> str:
+    """A form asking for the token, keeping the rest of the question (every value escaped)."""
+    from html import escape
+
+    kept = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                   for k, v in request.query_params.multi_items() if k != "token")
+    return ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Token needed · cledger</title>"
+            f"<h1>Token needed</h1><p>{escape(text)}</p>"
+            f'<form method="get" action="{escape(request.url.path)}">{kept}'
+            '<label>token <input type="password" name="token" autocomplete="current-password" required></label> '
+            '<button type="submit">Open</button></form></html>')
 
 
 def create_app(service: LedgerService, *, token: str | None = None) -> Starlette:

@@ -338,3 +338,14 @@ def test_a_restatement_too_long_for_a_request_is_refused_naming_from_and_to(scen
         assert c.get("/api/restatement?as_of=1996-06-20&from=1990-01-03&to=1996-12-31").status_code == 400
         assert c.get("/api/restatement?as_of=1996-02-01&from=1996-12-30&to=1996-12-31").status_code == 200
         assert c.get(f"/api/restatement?{whole}").status_code == 200  # asked before: kept, not computed again
+
+
+def test_without_its_token_a_page_asks_for_it_and_keeps_the_question(scenario_url):
+    with TestClient(create_app(LedgerService(scenario_url), token="k")) as c:
+        asked = c.get('/liens?as_of=1996-02-01&known_at="><script>x</script>')
+        assert asked.status_code == 401
+        assert '<input type="hidden" name="as_of" value="1996-02-01">' in asked.text
+        assert "&#x27;" in asked.text or "&quot;&gt;&lt;script&gt;" in asked.text
+        assert "<script>" not in asked.text and 'name="token"' in asked.text
+        page = c.get("/liens?as_of=1996-02-01&known_at=1996-03-01&token=k").text
+        assert 'href="/api/liens?as_of=1996-02-01&amp;known_at=1996-03-01&amp;token=k"' in page
