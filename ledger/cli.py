@@ -277,6 +277,7 @@ if __name__ == "__main__":
 
 import ledger.cli_ops  # noqa: E402,F401  (backup)
 import ledger.cli_reports  # noqa: E402,F401  (chart, export, import-csv)
+import ledger.cli_web  # noqa: E402,F401  (serve)
 
 
 def main() -> None:
