@@ -16,6 +16,7 @@ import traceback
 import click
 
 from ledger.errors import LedgerError, UsageError
+from ledger.terminal import pipe_closed as _pipe_closed
 from ledger.values import ValueProblem, parse_date, parse_known_at, utc_now
 
 DEFAULT_DB = "sqlite:///cledger.db"
@@ -33,7 +34,9 @@ def guarded(fn):
     def wrapper(*args, **kwargs):
         debug = click.get_current_context().find_root().params.get("debug")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a reader that closed the pipe is found here, not at the interpreter's exit
+            return result
         except LedgerError as exc:
             if debug:
                 traceback.print_exc()
@@ -41,7 +44,7 @@ def guarded(fn):
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except BrokenPipeError:
-            sys.exit(0)
+            _pipe_closed()
         except Exception as exc:  # a bug: say so plainly
             if debug:
                 traceback.print_exc()
@@ -280,7 +283,10 @@ import ledger.cli_reports  # noqa: E402,F401  (chart, export, import-csv)
 
 
 def main() -> None:
-    cli(prog_name="cledger")
+    try:
+        cli(prog_name="cledger")
+    except BrokenPipeError:  # pragma: no cover - raised outside a command (click's own help or usage output)
+        _pipe_closed()
 
 
 if __name__ == "__main__":
