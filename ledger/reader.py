@@ -174,13 +174,15 @@ def read_lines(lines: Iterable[str | bytes]) -> Iterator[Incoming]:
     In JSON Lines, blank lines and lines starting with `#` are skipped but counted; an array is recognised by
     its first character (`[`) and read whole, each event named by the line its object starts on."""
     lines = iter(lines)
+    first = True
     for number, raw in enumerate(lines, start=1):
         stripped = raw.strip() if isinstance(raw, (str, bytes)) else raw
         if not stripped or _is_comment(stripped):
             continue
-        if stripped[:1] in ("[", b"["):
+        if first and stripped[:1] in ("[", b"["):  # an array is the whole input, never a line among others
             yield from _read_array(raw, lines, number)
             return
+        first = False
         try:
             obj = parse_json_object(stripped, number)
         except InputError as exc:

@@ -299,18 +299,25 @@ def event_summary(row: dict) -> str:
     return " · ".join(_field_summary(k, v) for k, v in row.items() if k not in _ENVELOPE and v is not None)
 
 
+def event_line(row: dict) -> str:
+    """One event on one line (rich markup, the input escaped): position, effective date, type, id, its main
+    fields, then when and by whom it was recorded."""
+    recorded = when(datetime.fromisoformat(row["recorded_at"]))
+    fields = event_summary(row)
+    return (f"{row['position']:>4}  {row['effective_date']}  [bold]{safe(row['type'])}[/bold]  {safe(row['id'])}"
+            + (f"  {safe(fields)}" if fields else "") + f"  [dim](recorded {recorded} by {safe(row['actor'])})[/dim]")
+
+
 def events_table(rows: list[dict], *, title: str = "Events in recorded order") -> None:
+    # one line an event, never broken by us (a terminal wraps it; a file or `grep` keeps it whole)
     out = console()
     if not rows:
         out.print(f"{title}: none")
         return
-    t = _table(title, ("pos", "recorded", "effective", "type", "id", "fields"), right=("pos",))
-    for r in rows:
-        recorded = datetime.fromisoformat(r["recorded_at"])
-        t.add_row(str(r["position"]), when(recorded).removesuffix(" UTC"), r["effective_date"], safe(r["type"]),
-                  safe(r["id"]), safe(event_summary(r)))
-    out.print(t)
-    out.print(f"{plural(len(rows), 'event')}; recorded times are UTC")
+    out.print(f"{title}: position, effective date, type, id, fields (recorded time, actor)")
+    for row in rows:
+        out.print(event_line(row), soft_wrap=True)
+    out.print(plural(len(rows), "event"))
 
 
 # ---------------------------------------------------------------- restatement
@@ -338,12 +345,17 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _item(value: dict, subject: str) -> str:
+    """A whole item's fields, less its own id and the empty ones."""
+    return _value({k: v for k, v in value.items() if v is not None and v != [] and v != subject})
+
+
 def change_sentence(change) -> str:
     """What one restatement change says, as a sentence."""
     if change.field is None:
         if change.before is None:
-            return f"appears: {_value(change.after)}"
-        return f"no longer appears (it was: {_value(change.before)})"
+            return f"appears: {_item(change.after, change.subject)}"
+        return f"no longer appears (it was: {_item(change.before, change.subject)})"
     field = change.field.replace("_", " ")
     if change.before is None:
         return f"{field} is now {_value(change.after)} (none before)"
