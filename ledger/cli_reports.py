@@ -76,9 +76,21 @@ def chart(chart_name, start, end, out, known_at, kinds, db, as_json) -> None:
     if as_json:
         print_json(result.to_json())
         return
-    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.summary.items())
+    counts = ", ".join(_counted(k, v) for k, v in result.summary.items())
     _say(f"wrote {result.out}: the {chart_name} chart from {start} to {end}, as known through log position "
          f"{result.known_through or '(none)'}; {counts}")
+
+
+# the chart's counts in words, singular and plural: "1 financing", "2 facilities of the lender"
+_COUNTED = {"financings": ("financing", "financings"),
+            "facilities_of_lender": ("facility of the lender", "facilities of the lender"),
+            "breaches": ("breach", "breaches"), "moves": ("move", "moves"), "notices": ("notice", "notices"),
+            "items": ("item", "items"), "items_not_shown": ("item not shown", "items not shown")}
+
+
+def _counted(key: str, count: int) -> str:
+    one, many = _COUNTED.get(key, (key.replace("_", " "), key.replace("_", " ")))
+    return f"{count:,} {one if count == 1 else many}"
 
 
 @cli.command()
