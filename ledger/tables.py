@@ -53,7 +53,7 @@ def _title(name: str, answer) -> str:
 _WHOLE = {"lien", "holder", "grantor", "kind", "facility", "lender", "borrower", "financing", "breach", "id", "since",
           "EoD from", "effective", "recorded", "pos", "state", "consent", "consent from", "value", "principal",
           "limit", "cap", "headroom", "gross", "ineligible", "eligible", "rate", "availability", "view", "location",
-          "type", "clause", "kind, location", "eligible", "collateral"}
+          "type", "clause", "subject", "kind, location", "eligible", "collateral"}
 
 
 def _table(title: str, columns: Iterable[str], right: Iterable[str] = ()) -> Table:
@@ -341,6 +341,8 @@ def _value(value: Any) -> str:
             return ", ".join(f"{v['due']} {_value(v['amount'])}" for v in value)
         return ", ".join(_value(v) for v in value)
     if isinstance(value, dict):
+        if not value:
+            return "(none)"
         return "; ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in value.items())
     return str(value)
 
@@ -365,14 +367,13 @@ def change_sentence(change) -> str:
 
 
 def show_restatement(report) -> None:
+    """Each change as a sentence, then the events that caused it (a list: sentences and ids wrap at spaces)."""
     out = console()
-    title = f"Restatement as of {report.as_of}: as known at {when(report.k1)}, then at {when(report.k2)}"
+    out.print(f"Restatement as of {report.as_of}: as known at {when(report.k1)}, then at {when(report.k2)}")
     if not report.changes:
-        out.print(title)
         out.print("no change: every answer for that date is the same at both times")
         return
-    t = _table(title, ("view", "subject", "what changed", "caused by"))
     for c in report.changes:
-        t.add_row(safe(c.view), safe(c.subject), safe(change_sentence(c)), safe(", ".join(c.events) or "(none)"))
-    out.print(t)
-    out.print(f"{plural(len(report.changes), 'change')}")
+        out.print(f"[bold]{safe(c.view)} · {safe(c.subject)}[/bold]: {safe(change_sentence(c))}")
+        out.print(f"    caused by {safe(', '.join(c.events) or '(no single event)')}", style="dim")
+    out.print(plural(len(report.changes), "change"))
