@@ -169,8 +169,11 @@ def import_csv(event_type, file, db, actor, template, as_json) -> None:
     header = csv_import.read_header(data)
     from ledger.api import open_ledger
 
-    with open_ledger(db, create=True) as lg:  # like `record`, an import may start a ledger
+    from ledger.cli import new_ledger_guard
+
+    with new_ledger_guard(db) as outcome, open_ledger(db, create=True) as lg:  # like `record`, may start a ledger
         result = csv_import.record_rows(lg, incoming, header, actor=actor)
+        outcome["recorded"] = len(result.recorded)
     if as_json:
         print_json({"type": event_type, "rows": len(incoming),
                     "recorded": [r.event_id for r in result.recorded], "already": list(result.already),

@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable
 
+from rich.padding import Padding
 from rich.table import Table
 
 from ledger.terminal import console, safe
@@ -66,22 +67,26 @@ def _table(title: str, columns: Iterable[str], right: Iterable[str] = ()) -> Tab
 
 
 def _print_table(out, t: Table) -> None:
-    """Give the columns of ids, dates and figures their whole width, left to right, while the sentences
-    keep room to wrap; rich shares out the rest (and folds, never cuts, what still does not fit)."""
+    """Give the short columns (figures, dates, short ids) their whole width, so that only the long ones
+    (sentences, long ids) wrap; rich shares out the rest and folds, never cuts, what still does not fit."""
     from rich.text import Text
 
+    def need(column) -> int:
+        cells = [max(Text(line).cell_len for line in Text.from_markup(c).plain.split("\n"))
+                 for c in column._cells if isinstance(c, str)]
+        return max([len(str(column.header)), *cells])
+
     budget = (out.width or 100) - 1 - 3 * len(t.columns)
-    flexible = [c for c in t.columns if c.header not in _WHOLE]
-    spare = budget - 12 * len(flexible)
-    for column in t.columns:
-        if column.header not in _WHOLE:
-            continue
-        need = max([len(str(column.header)), *(max(Text(line).cell_len for line in Text.from_markup(c).plain.split("\n"))
-                                                  for c in column._cells if isinstance(c, str))])
-        if need > spare:
-            continue
-        column.width = need
-        spare -= need
+    needs = [need(c) for c in t.columns]
+    if sum(needs) <= budget:
+        fixed = list(range(len(needs)))
+    else:
+        fixed = [i for i, c in enumerate(t.columns) if c.header in _WHOLE and needs[i] <= 20]
+        left = budget - sum(needs[i] for i in fixed)
+        if left < 12 * (len(needs) - len(fixed)):
+            fixed = []
+    for i in fixed:
+        t.columns[i].width = needs[i]
     out.print(t)
 
 
@@ -248,8 +253,14 @@ def show_status(answer) -> None:
                   + (f" ({ended:,} more ended: `cledger defaults`)" if ended else "") + ":")
     else:
         out.print("no breaches continuing" + (f" ({ended:,} ended: `cledger defaults`)" if ended else ""))
-    for b in open_breaches:
-        out.print(f"  {styled(b.state)} {safe(b.breach)} {safe(b.clause)}: {safe(figures(b.detail))}")
+    if open_breaches:
+        # a borderless grid: each sentence wraps under itself, not under the state
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=16, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for b in open_breaches:
+            grid.add_row(styled(b.state), f"[bold]{safe(b.breach)}[/bold] {safe(b.clause)}: {safe(figures(b.detail))}")
+        out.print(Padding(grid, (0, 0, 0, 2)))
     liens = answer.liens.liens
     unconsented = [l.lien for l in liens if l.consent == "unconsented"]
     out.print(f"Liens: {plural(len(liens), 'lien')} in force, unconsented: {safe(', '.join(unconsented)) or 'none'}")
