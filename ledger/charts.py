@@ -150,7 +150,15 @@ def _known_label(snapshot, explicit: bool = False) -> str:
 
 def _party_name(snapshot, party: str | None) -> str:
     reg = snapshot.ctx.parties.get(party) if party else None
-    return reg.name if reg is not None else (party or "the lender")
+    return shown_text(reg.name) if reg is not None else (party or "the lender")
+
+
+def shown_text(text: str) -> str:
+    """A name from the input as matplotlib should draw it: literally (a `$` pair is not mathtext), with
+    control characters shown as \\xNN."""
+    from ledger.terminal import plain
+
+    return plain(text).replace("$", r"\$")
 
 
 def _terms_dates(snapshot, start: date, end: date) -> list[tuple[date, str]]:

@@ -125,7 +125,9 @@ def export(as_of, known_at, out, csv_dir, replace, db, as_json) -> None:
 
     where = f"{result.out}" + (" (one CSV file per table)" if result.format == "csv" else "")
     out = console()
-    out.print(f"Exported to {where}: the answers as of {as_of}, as known through log position "
+    from ledger.terminal import safe
+
+    out.print(f"Exported to {safe(where)}: the answers as of {as_of}, as known through log position "
               f"{result.known_through or '(none)'}")
     table = Table()
     table.add_column("table")
