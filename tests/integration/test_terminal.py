@@ -241,6 +241,19 @@ def test_record_says_a_new_ledger_was_created_and_leaves_nothing_when_refused(tm
     assert refused_later.returncode == 2 and (tmp_path / "new.db").exists()  # an existing ledger is never removed
 
 
+def test_import_csv_refused_into_a_new_ledger_leaves_nothing(tmp_path):
+    """`import-csv` like `record`: a refused first import leaves no file; an accepted one says it made one."""
+    refused = tmp_path / "refused.csv"
+    refused.write_text("facility,lender,borrower,kind,effective_date\nf,nobody,lpc,revolving,1990-01-01\n")
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    result = cli(["import-csv", "FacilityOpened", str(refused), "--db", url])
+    assert result.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["refused.csv"]
+    good = tmp_path / "good.csv"
+    good.write_text("party,name,roles,effective_date\nlpc,LPC,borrower,1990-01-01\n")
+    made = cli(["import-csv", "PartyRegistered", str(good), "--db", url])
+    assert made.returncode == 0 and "a new ledger was created at" in made.err
+
+
 # ---------------------------------------------------------------- 9. the demo cleans up
 
 def test_demo_leaves_no_folder_behind(tmp_path):
