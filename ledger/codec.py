@@ -166,18 +166,20 @@ def decode(obj: dict[str, Any], *, line: int | None = None, allow_resolved: bool
             try:
                 kwargs[spec.attr] = fast(raw)
             except ValueProblem as exc:
-                raise InputError(_pointed(str(exc), raw), line=line, field=spec.json) from None
+                raise InputError(_pointed(str(exc), raw, spec.enum), line=line, field=spec.json) from None
         else:
             kwargs[spec.attr] = _decode_value(spec, raw, line, spec.json, allow_resolved)
     return cls(**kwargs)
 
 
-def _pointed(problem: str, raw: Any) -> str:
-    """A refusal of a value with a look-alike character says which character it is (ledger.suggest)."""
-    from ledger.suggest import lookalike
+def _pointed(problem: str, raw: Any, enum=None) -> str:
+    """A refused value: the nearest choice of an enum, and which character of it only looks ASCII
+    (ledger.suggest)."""
+    from ledger.suggest import closest, lookalike
 
+    near = closest(raw, [e.value for e in enum]) if enum is not None and isinstance(raw, str) else None
     odd = lookalike(raw) if isinstance(raw, str) and not raw.isascii() else None
-    return f"{problem}; {odd}" if odd else problem
+    return problem + (f" (did you mean {near!r}?)" if near else "") + (f"; {odd}" if odd else "")
 
 
 def _fast_parser(spec):

@@ -275,6 +275,7 @@ def test_mistyped_names_get_a_suggestion_and_look_alikes_are_pointed_at(tmp_path
     cases = [({**opened, "type": "FacilityOpend"}, "did you mean 'FacilityOpened'?"),
              ({**{k: v for k, v in opened.items() if k != "facility"}, "facilty": "rev"}, "did you mean 'facility'?"),
              ({**opened, "lender": "congres"}, "did you mean 'congress'?"),
+             ({**opened, "kind": "revolvng"}, "did you mean 'revolving'?"),
              ({"type": "AgreementExecuted", "effective_date": "1990-01-02", "agreement": "a", "title": "t",
                "parties": ["lpc"], "terms": {"lendr": "congress"}}, "did you mean 'lender'?"),
              ({**opened, "borrower": "lp\u0441"}, "character 3 of 'lpс' is U+0441 CYRILLIC SMALL LETTER ES, "
