@@ -57,8 +57,8 @@ _WHOLE = {"lien", "holder", "grantor", "kind", "facility", "lender", "borrower",
           "type", "clause", "subject", "kind, location", "eligible", "collateral"}
 
 
-def _table(title: str, columns: Iterable[str], right: Iterable[str] = ()) -> Table:
-    t = Table(title=title, title_justify="left")
+def _table(title: str, columns: Iterable[str], right: Iterable[str] = (), *, lines: bool = False) -> Table:
+    t = Table(title=title, title_justify="left", show_lines=lines)  # lines: rows of several lines each
     right = set(right)
     for col in columns:
         # fold, never an ellipsis: a long id wraps onto the next line whole
@@ -101,11 +101,13 @@ def figures(sentence: str) -> str:
 def liens_table(answer) -> list:
     if not answer.liens:
         return [_title("Liens", answer), "no liens in force"]
-    t = _table(_title("Liens", answer), ("lien", "holder", "grantor", "consent", "collateral", "secures"))
+    # one id a line, and what a lien secures under it, so that the table fits 100 columns with every id whole
+    t = _table(_title("Liens", answer), ("lien", "holder", "grantor", "consent", "collateral"),
+               lines=True)
     for l in answer.liens:
         consent = styled(l.consent) + (f"\nfrom {l.consent_effective.isoformat()}" if l.consent_effective else "")
-        t.add_row(f"{safe(l.lien)}\n({safe(l.kind)})", safe(l.holder), safe(l.grantor), consent,
-                  safe(", ".join(l.collateral)), safe(", ".join(l.secures)))
+        lien = "\n".join([f"[bold]{safe(l.lien)}[/bold]", f"({safe(l.kind)})", *(f"secures {safe(f)}" for f in l.secures)])
+        t.add_row(lien, safe(l.holder), safe(l.grantor), consent, "\n".join(safe(c) for c in l.collateral))
     r = _table("Rank per collateral item (1 = senior)", ("collateral", "liens by rank"))
     for c in answer.by_collateral:
         r.add_row(safe(c.collateral), safe("  ".join(f"{x.rank}. {x.lien} ({x.holder})" for x in c.liens)))
@@ -165,7 +167,7 @@ def defaults_table(answer) -> list:
     if not answer.breaches:
         return [title, "no breaches"]
     # three columns, so that a whole breach id and its sentence fit in 100 columns
-    t = _table(title, ("since", "breach", "state"))
+    t = _table(title, ("since", "breach", "state"), lines=True)
     for b in answer.breaches:
         text = f"[bold]{safe(b.breach)}[/bold] {safe(b.clause)}\n{safe(figures(b.detail))}"
         if b.ended_on is not None:
