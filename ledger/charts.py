@@ -50,6 +50,7 @@ MAX_MARKS = 60  # rows of the moves-and-notices panel
 DEFAULT_COLOUR = "#f0a202"  # a Default, not yet an Event of Default
 EOD_COLOUR = "#c62828"  # an Event of Default
 ENDED_COLOUR = "#9e9e9e"  # waived or cured
+OVERADVANCE_COLOUR = "#6a1b9a"  # principal above the borrowing base
 ELIGIBLE_COLOUR = "#4caf50"
 INELIGIBLE_COLOUR = "#e57373"
 NO_BREACH_COLOUR = "#2e7d32"
@@ -149,7 +150,15 @@ def _known_label(snapshot, explicit: bool = False) -> str:
 
 def _party_name(snapshot, party: str | None) -> str:
     reg = snapshot.ctx.parties.get(party) if party else None
-    return reg.name if reg is not None else (party or "the lender")
+    return shown_text(reg.name) if reg is not None else (party or "the lender")
+
+
+def shown_text(text: str) -> str:
+    """A name from the input as matplotlib should draw it: literally (a `$` pair is not mathtext), with
+    control characters shown as \\xNN."""
+    from ledger.terminal import plain
+
+    return plain(text).replace("$", r"\$")
 
 
 def _terms_dates(snapshot, start: date, end: date) -> list[tuple[date, str]]:
@@ -170,6 +179,7 @@ class MoneySeries:
     colour: str
     principal: tuple[int | None, ...]  # cents per sample day; None: not opened yet
     cap: tuple[int | None, ...] = ()  # cents per sample day; None: no cap in force
+    limit: tuple[int | None, ...] = ()  # the facility's line limit, cents per sample day; None: none set
 
 
 @attrs.frozen
@@ -210,6 +220,7 @@ class Timeline:
     breaches: tuple[BreachRow, ...]
     marks: tuple[Mark, ...]
     terms: tuple[tuple[date, str], ...]
+    bb_principal: tuple[int | None, ...] = ()  # the borrowing-base facilities' principal, against availability
 
 
 def _cited(breaches) -> dict[str, list[str]]:
@@ -272,12 +283,14 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_k
                                   SERIES_COLOURS[n % len(SERIES_COLOURS)], tuple(principal), tuple(caps)))
     own = []
     for n, name in enumerate(sorted(own_facilities)):
-        principal = []
+        principal, limit = [], []
         for answer in balances:
             f = next((f for f in answer.facilities if f.facility == name), None)  # a deal has few facilities
             principal.append(_cents(f.principal) if f is not None else None)
-        own.append(MoneySeries(name, name, OWN_COLOURS[n % len(OWN_COLOURS)], tuple(principal)))
+            limit.append(_cents(f.limit) if f is not None else None)
+        own.append(MoneySeries(name, name, OWN_COLOURS[n % len(OWN_COLOURS)], tuple(principal), limit=tuple(limit)))
     avail = tuple(_cents(a.availability) if a.classes else None for a in availability)
+    bb_principal = tuple(_cents(a.principal) if a.classes else None for a in availability)
 
     stop = end + timedelta(days=1)
     status = stretches(days, [d.status if d.status != "none" else None for d in defaults], stop)
@@ -327,7 +340,7 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_k
     return Timeline(start, end, tuple(days), lender, _party_name(snapshot, lender),
                     _known_label(snapshot, explicit_known_at),
                     tuple(others), tuple(own), avail, tuple(status), final.status, tuple(rows), tuple(marks),
-                    tuple(_terms_dates(snapshot, start, end)))
+                    tuple(_terms_dates(snapshot, start, end)), bb_principal)
 
 
 @attrs.frozen
@@ -489,13 +502,43 @@ def _shade_status(ax, status: Sequence[Stretch]) -> None:
         ax.axvspan(s.start, s.stop, color=colour, alpha=0.10, linewidth=0, zorder=0)
 
 
-def _terms_lines(axes, terms, *, label_axis) -> None:
-    for day, names in terms:
+def label_levels(days: Sequence[date], texts: Sequence[str], start: date, end: date, *,
+                 axis_inches: float, points: float) -> list[int]:
+    """A row for each label drawn to the right of its day, so that no two labels overlap: a label goes on
+    the first row where it begins after the previous label of that row ends (widths estimated from the font)."""
+    span = max(1, (end - start).days + 1)
+    days_per_inch = span / max(axis_inches, 0.1)
+    ends: list[float] = []  # per row, the day number where its last label ends
+    levels = []
+    for day, text in zip(days, texts):
+        begin = (day - start).days
+        width = (len(text) * points * 0.6 / 72 + 0.1) * days_per_inch  # ~0.6 em a character, plus the gap
+        row = next((r for r, until in enumerate(ends) if begin > until), len(ends))
+        if row == len(ends):
+            ends.append(begin + width)
+        else:
+            ends[row] = begin + width
+        levels.append(row)
+    return levels
+
+
+def _axis_inches(ax) -> float:
+    return ax.get_position().width * ax.figure.get_figwidth()
+
+
+def _terms_lines(axes, terms, *, label_axis, start: date, end: date, fontsize: float = 8.5) -> None:
+    """A dashed line where terms took effect; the labels staggered in rows so that close ones do not overlap."""
+    texts = [f"in force from {day:%d %b %Y}: {names}" for day, names in terms]
+    levels = label_levels([d for d, _ in terms], texts, start, end, axis_inches=_axis_inches(label_axis),
+                          points=fontsize)
+    for (day, _), text, level in zip(terms, texts, levels):
         for ax in axes:
             ax.axvline(day, color="#616161", linestyle=(0, (2, 2)), linewidth=1.0, zorder=1)
-        label_axis.annotate(f"in force from {day:%d %b %Y}: {names}", xy=(day, 1.0),
-                            xycoords=("data", "axes fraction"), xytext=(4, -12), textcoords="offset points",
-                            fontsize=8.5, color="#424242", va="top")
+        label_axis.annotate(text, xy=(day, 1.0), xycoords=("data", "axes fraction"),
+                            xytext=(4, -4 - (fontsize + 3) * level), textcoords="offset points",
+                            fontsize=fontsize, color="#424242", va="top",
+                            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                                  "alpha": 0.85})
 
 
 def _spread(values: list[tuple[int, int]], min_gap: float) -> dict[int, float]:
@@ -533,6 +576,8 @@ def _money_panel(ax, days, stop, series: Sequence[MoneySeries], status, *, caps:
     handles, labels = [], []
     top = 1
     over_cap = False
+    limits = False
+    limit_labels: list[tuple[date, int, str, str]] = []
     for i, s in enumerate(series):
         xs, ys = _steps(days, s.principal, stop)
         (line,) = ax.plot(xs, ys, color=s.colour, linewidth=2.2, solid_capstyle="butt")
@@ -541,6 +586,14 @@ def _money_panel(ax, days, stop, series: Sequence[MoneySeries], status, *, caps:
         if s.principal[-1] is not None:
             ends.append((i, s.principal[-1]))
         top = max([top] + [v for v in s.principal if v is not None])
+        if any(v is not None for v in s.limit):
+            xs, ys = _steps(days, s.limit, stop)
+            ax.plot(xs, ys, color=s.colour, linewidth=1.3, linestyle=(0, (1, 1.5)))
+            for run in stretches(days, list(s.limit), stop):
+                limit_labels.append((run.start, run.value, f"{s.label} limit {_dollars(Decimal(run.value) / 100)}",
+                                     s.colour))
+                top = max(top, run.value)
+            limits = True
         if caps and any(c is not None for c in s.cap):
             xs, ys = _steps(days, s.cap, stop)
             ax.plot(xs, ys, color=s.colour, linewidth=1.5, linestyle=(0, (5, 3)))
@@ -558,6 +611,13 @@ def _money_panel(ax, days, stop, series: Sequence[MoneySeries], status, *, caps:
     ax.set_ylim(0, top * 1.12)
     _money_axis(ax)
     gap = top * 1.12 * 0.06
+    # limits close in height and date are labelled side by side, not on top of one another
+    placed: list[tuple[date, int, float]] = []  # (day, value, where the label ends, in points from the day)
+    for day, value, text, colour in sorted(limit_labels, key=lambda l: (l[0], -l[1])):
+        shift = max([end for d, v, end in placed if d == day and abs(v - value) < gap] + [0.0])
+        ax.annotate(text, xy=(day, value), xytext=(4 + shift, 2), textcoords="offset points", fontsize=8,
+                    color=colour, va="bottom")
+        placed.append((day, value, shift + 4 + len(text) * 8 * 0.6 + 8))
     offsets = _spread(ends, gap)
     for index, _value in ends:
         s = series[index]
@@ -567,6 +627,9 @@ def _money_panel(ax, days, stop, series: Sequence[MoneySeries], status, *, caps:
     if caps and series and not any(c is not None for s in series for c in s.cap):
         ax.text(0.01, 0.97, "no consented cap in force in this range, as known at this time",
                 transform=ax.transAxes, ha="left", va="top", fontsize=9, color="#616161")
+    if limits:
+        handles.append(Line2D([], [], color="#616161", linewidth=1.3, linestyle=(0, (1, 1.5))))
+        labels.append("line limit (dotted,\nsame colour as its line)")
     if caps:
         handles.append(Line2D([], [], color="#616161", linewidth=1.5, linestyle=(0, (5, 3))))
         labels.append("consented cap (dashed,\nsame colour as its line)")
@@ -634,10 +697,20 @@ def draw_timeline(data: Timeline):
         handles, labels = ax_own.get_legend().legend_handles, [t.get_text() for t in ax_own.get_legend().texts]
         handles.insert(len(own), Line2D([], [], color="black", linewidth=1.5, linestyle=(0, (5, 3))))
         labels.insert(len(own), "borrowing base availability")
+        if data.bb_principal:
+            # an overadvance: the borrowing-base facilities' principal above availability
+            _, principal = _steps(data.days, data.bb_principal, stop)
+            over = [p == p and a == a and p > a for p, a in zip(principal, ys)]  # NaN: nothing to compare
+            if any(over):
+                ax_own.fill_between(xs, ys, principal, where=over, color=OVERADVANCE_COLOUR, alpha=0.30, linewidth=0,
+                                    hatch="///", edgecolor=OVERADVANCE_COLOUR, step=None)
+                handles.insert(len(own) + 1, _patch(OVERADVANCE_COLOUR, 0.30, hatch="///",
+                                                    edgecolor=OVERADVANCE_COLOUR, linewidth=0))
+                labels.insert(len(own) + 1, "overadvance: revolvers' principal\nabove availability")
         _legend(ax_own, handles, labels, x=1.11)
         last = next((a for a in reversed(data.availability) if a is not None), None)
-        top = max([v for s in own for v in s.principal if v is not None] + [a for a in data.availability if a]
-                  + [1])
+        top = max([v for s in own for v in (*s.principal, *s.limit) if v is not None]
+                  + [a for a in data.availability if a] + [1])
         ax_own.set_ylim(0, top * 1.12)
         if last is not None:
             ax_own.annotate(f"availability {_dollars(Decimal(last) / 100)}", xy=(data.days[-1], last),
@@ -710,7 +783,8 @@ def draw_timeline(data: Timeline):
     for ax in (ax_other, ax_own, ax_breach):
         ax.tick_params(labelbottom=False)
     _date_axis(ax_marks, data.start, data.end)
-    _terms_lines((ax_other, ax_own, ax_breach, ax_marks), data.terms, label_axis=ax_other)
+    _terms_lines((ax_other, ax_own, ax_breach, ax_marks), data.terms, label_axis=ax_other, start=data.start,
+                 end=data.end)
     return fig
 
 
@@ -767,11 +841,14 @@ def draw_collateral(data: CollateralMap):
         ax.text(0.5, 0.5, "no collateral held in this range", transform=ax.transAxes, ha="center",
                 va="center", color="#757575")
     _date_axis(ax, data.start, data.end)
-    for day, names in data.terms:
+    texts = [f"in force from {_short(day)}: {names}" for day, names in data.terms]
+    levels = label_levels([d for d, _ in data.terms], texts, data.start, data.end, axis_inches=_axis_inches(ax),
+                          points=8.5)
+    for (day, _), text, level in zip(data.terms, texts, levels):
         ax.axvline(day, color="#616161", linestyle=(0, (2, 2)), linewidth=1.0, zorder=3)
-        ax.annotate(f"in force from {_short(day)}: {names}", xy=(day, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, 3), textcoords="offset points", fontsize=8.5, color="#424242", va="bottom",
-                    annotation_clip=False)
+        ax.annotate(text, xy=(day, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(3, 3 + 11.5 * level), textcoords="offset points", fontsize=8.5, color="#424242",
+                    va="bottom", annotation_clip=False)
     ax.annotate(f"value on {_day(data.end)}  ·  liens, senior first", xy=(1.0, 1.0), xycoords="axes fraction",
                 xytext=(8, 3), textcoords="offset points", fontsize=8.5, fontweight="bold",
                 va="bottom", annotation_clip=False)

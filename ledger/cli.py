@@ -7,6 +7,7 @@ Library errors become one-line messages and the contract's exit codes:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -16,6 +17,7 @@ import traceback
 import click
 
 from ledger.errors import LedgerError, UsageError
+from ledger.terminal import pipe_closed as _pipe_closed
 from ledger.values import ValueProblem, parse_date, parse_known_at, utc_now
 
 DEFAULT_DB = "sqlite:///cledger.db"
@@ -33,7 +35,9 @@ def guarded(fn):
     def wrapper(*args, **kwargs):
         debug = click.get_current_context().find_root().params.get("debug")
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a reader that closed the pipe is found here, not at the interpreter's exit
+            return result
         except LedgerError as exc:
             if debug:
                 traceback.print_exc()
@@ -41,7 +45,7 @@ def guarded(fn):
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
         except BrokenPipeError:
-            sys.exit(0)
+            _pipe_closed()
         except Exception as exc:  # a bug: say so plainly
             if debug:
                 traceback.print_exc()
@@ -84,6 +88,10 @@ def query_options(fn):
     return json_option(db_option(fn))
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word if count == 1 else word + 's'}"
+
+
 def print_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
@@ -109,13 +117,78 @@ def _open(db: str, *, create: bool = False):
     return open_ledger(db, create=create)
 
 
+@contextlib.contextmanager
+def new_ledger_guard(db: str):
+    """Around a command that may create a SQLite ledger: say so when it did, and leave no empty file behind.
+
+    A typo in `--db` would otherwise silently start a second ledger, and a refused first batch would leave
+    an empty `cledger.db` (and its side files) that the next query takes for a real, empty ledger."""
+    path = _new_sqlite_path(db)
+    outcome = {"recorded": 0}
+    try:
+        yield outcome
+    finally:
+        if path is not None:
+            if outcome["recorded"]:
+                click.echo(f"cledger: a new ledger was created at {path.resolve()}", err=True)
+            elif path.exists() and _empty_ledger(db):
+                _remove_ledger_files(path)
+
+
+def _new_sqlite_path(db: str):
+    """The file a SQLite `--db` names, when no file is there yet (None otherwise, and for PostgreSQL)."""
+    from pathlib import Path
+
+    from ledger.store import parse_url
+
+    try:
+        loc = parse_url(db)
+    except LedgerError:
+        return None
+    if loc.backend != "sqlite" or not loc.path or loc.path == ":memory:" or loc.path.startswith("file:"):
+        return None
+    path = Path(loc.path.split("?", 1)[0])
+    return None if path.exists() else path
+
+
+def _empty_ledger(db: str) -> bool:
+    """True only if the ledger holds no event (so removing it loses nothing, even if another writer made it)."""
+    from ledger.store import open_store
+
+    try:
+        with open_store(db) as store:
+            return store.count() == 0
+    except Exception:
+        return False
+
+
+def _remove_ledger_files(path) -> None:
+    from pathlib import Path
+
+    side = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    projections = path.with_name(path.name + ".projections")
+    side += [Path(f"{projections}{suffix}") for suffix in ("", "-wal", "-shm", "-journal")]
+    for file in side:
+        try:
+            file.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass  # not ours to force
+
+
 @cli.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @db_option
 @click.option("--actor", help="who records (default: the OS user)")
 @guarded
 def record(file: str, db: str, actor: str | None) -> None:
-    """Append every event of a JSON Lines FILE (or - for stdin) in one transaction: all or nothing."""
+    """Append every event of FILE (or - for stdin) in one transaction: all or nothing.
+
+    FILE is JSON Lines (one event object a line; blank lines and lines starting with # are skipped), or one
+    JSON array of events, as `cledger events --json` prints: `cledger events --json | cledger record -`
+    copies a log, with the same head digest.
+    """
     from ledger.reader import read_lines
 
     if file == "-":
@@ -129,16 +202,18 @@ def record(file: str, db: str, actor: str | None) -> None:
 
     from ledger.progress import progress_bar
 
-    with _open(db, create=True) as lg:
-        result = do_record(lg.store, incoming, actor=actor)
-        if result.recorded:
-            with progress_bar("updating the read models", len(result.recorded)) as advance:
-                lg.after_record(result, progress=lambda position: advance(position - result.recorded[0].position + 1))
+    with new_ledger_guard(db) as outcome:
+        with _open(db, create=True) as lg:
+            result = do_record(lg.store, incoming, actor=actor)
+            outcome["recorded"] = len(result.recorded)
+            if result.recorded:
+                with progress_bar("updating the read models", len(result.recorded)) as advance:
+                    lg.after_record(result, progress=lambda position: advance(position - result.recorded[0].position + 1))
     if result.clock_behind is not None:
         click.echo(f"cledger: note: this machine's clock is {result.clock_behind} behind the ledger's last recorded "
                    "time; the events were recorded at that time instead, so recorded times never go backwards",
                    err=True)
-    msg = f"recorded {len(result.recorded)} event(s)"
+    msg = f"recorded {len(result.recorded)} event(s)"  # the wording scripts and tests match on
     if result.already:
         msg += f"; {len(result.already)} already recorded (retry, left as they were)"
     if result.head:
@@ -146,22 +221,55 @@ def record(file: str, db: str, actor: str | None) -> None:
     click.echo(msg, err=True)
 
 
+def _parse_day(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueProblem as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _split(values) -> tuple[str, ...]:
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
 @cli.command()
 @db_option
 @json_option
+@click.option("--jsonl", "as_jsonl", is_flag=True, help="print one event a line (JSON Lines, what `record` reads)")
+@click.option("--type", "types", multiple=True, help="only events of this type (repeat, or a comma list)")
+@click.option("--id", "ids", multiple=True, help="only the event with this id (repeat, or a comma list)")
+@click.option("--party", "parties", multiple=True, help="only events naming this party")
+@click.option("--facility", "facilities", multiple=True, help="only events naming this facility")
+@click.option("--collateral", "collateral", multiple=True, help="only events naming this collateral item")
+@click.option("--from", "start", callback=_parse_day, help="only events effective on or after this date")
+@click.option("--to", "end", callback=_parse_day, help="only events effective on or before this date")
 @guarded
-def events(db: str, as_json: bool) -> None:
-    """List the log in recorded order."""
+def events(db: str, as_json: bool, as_jsonl: bool, types, ids, parties, facilities, collateral, start, end) -> None:
+    """List the log in recorded order, with each event's main fields; the filters apply to --json too."""
+    from ledger.events_filter import EventFilter
     from ledger.recording import record_body
 
+    if as_json and as_jsonl:
+        raise UsageError("give --json or --jsonl, not both")
+    if start and end and start > end:
+        raise UsageError("--from is later than --to")
+    wanted = EventFilter.of(types=_split(types), ids=_split(ids), party=_split(parties),
+                            facility=_split(facilities), collateral=_split(collateral), start=start, end=end)
     with _open(db) as lg:
-        rows = [record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor) for r in lg.store.read()]
+        rows = [record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor)
+                for r in lg.store.read() if wanted.matches(r)]
     if as_json:
         print_json(rows)
         return
+    if as_jsonl:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
     from ledger.tables import events_table
 
-    events_table(rows)
+    events_table(rows, title="Events in recorded order" + wanted.described())
 
 
 def _query_command(name: str, doc: str):
@@ -171,6 +279,11 @@ def _query_command(name: str, doc: str):
     def command(db, as_json, as_of, known_at):
         with _open(db) as lg:
             answer = lg.snapshot(known_at).view(name, as_of)
+            note = nothing_known_note(lg, known_at)
+        if note and as_json:
+            click.echo(f"cledger: note: {note}", err=True)  # the JSON keeps the contract's shape
+        elif note:
+            click.echo(f"Note: {note}.")
         if as_json:
             print_json(answer.to_json())
         else:
@@ -179,6 +292,19 @@ def _query_command(name: str, doc: str):
             getattr(tables, f"show_{name}")(answer)
 
     return command
+
+
+def nothing_known_note(lg, known_at) -> str | None:
+    """Why an answer as known at K is empty: nothing was recorded by K (or at all), not "all is well"."""
+    from ledger.tables import when
+
+    if lg.store.position_known_at(known_at) > 0:
+        return None
+    first = next(iter(lg.store.read(stop=1)), None)
+    if first is None:
+        return "nothing has been recorded in this ledger yet, so this answer knows nothing"
+    return (f"nothing was recorded at or before {when(known_at)}: the ledger's first event was recorded at "
+            f"{when(first.recorded_at)}, so this answer knows nothing yet")
 
 
 _query_command("liens", "Lien state per lien and per collateral item.")
@@ -281,7 +407,10 @@ import ledger.cli_web  # noqa: E402,F401  (serve)
 
 
 def main() -> None:
-    cli(prog_name="cledger")
+    try:
+        cli(prog_name="cledger")
+    except BrokenPipeError:  # pragma: no cover - raised outside a command (click's own help or usage output)
+        _pipe_closed()
 
 
 if __name__ == "__main__":

@@ -76,9 +76,21 @@ def chart(chart_name, start, end, out, known_at, kinds, db, as_json) -> None:
     if as_json:
         print_json(result.to_json())
         return
-    counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in result.summary.items())
+    counts = ", ".join(_counted(k, v) for k, v in result.summary.items())
     _say(f"wrote {result.out}: the {chart_name} chart from {start} to {end}, as known through log position "
          f"{result.known_through or '(none)'}; {counts}")
+
+
+# the chart's counts in words, singular and plural: "1 financing", "2 facilities of the lender"
+_COUNTED = {"financings": ("financing", "financings"),
+            "facilities_of_lender": ("facility of the lender", "facilities of the lender"),
+            "breaches": ("breach", "breaches"), "moves": ("move", "moves"), "notices": ("notice", "notices"),
+            "items": ("item", "items"), "items_not_shown": ("item not shown", "items not shown")}
+
+
+def _counted(key: str, count: int) -> str:
+    one, many = _COUNTED.get(key, (key.replace("_", " "), key.replace("_", " ")))
+    return f"{count:,} {one if count == 1 else many}"
 
 
 @cli.command()
@@ -113,7 +125,9 @@ def export(as_of, known_at, out, csv_dir, replace, db, as_json) -> None:
 
     where = f"{result.out}" + (" (one CSV file per table)" if result.format == "csv" else "")
     out = console()
-    out.print(f"Exported to {where}: the answers as of {as_of}, as known through log position "
+    from ledger.terminal import safe
+
+    out.print(f"Exported to {safe(where)}: the answers as of {as_of}, as known through log position "
               f"{result.known_through or '(none)'}")
     table = Table()
     table.add_column("table")
@@ -157,8 +171,11 @@ def import_csv(event_type, file, db, actor, template, as_json) -> None:
     header = csv_import.read_header(data)
     from ledger.api import open_ledger
 
-    with open_ledger(db, create=True) as lg:  # like `record`, an import may start a ledger
+    from ledger.cli import new_ledger_guard
+
+    with new_ledger_guard(db) as outcome, open_ledger(db, create=True) as lg:  # like `record`, may start a ledger
         result = csv_import.record_rows(lg, incoming, header, actor=actor)
+        outcome["recorded"] = len(result.recorded)
     if as_json:
         print_json({"type": event_type, "rows": len(incoming),
                     "recorded": [r.event_id for r in result.recorded], "already": list(result.already),

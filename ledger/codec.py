@@ -140,7 +140,10 @@ def decode(obj: dict[str, Any], *, line: int | None = None, allow_resolved: bool
     cls = EVENT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if cls is None:
         known = ", ".join(sorted(EVENT_TYPES))
-        raise InputError(f"unknown event type {type_name!r}; expected one of: {known}", line=line, field="type")
+        from ledger.suggest import hint
+
+        raise InputError(f"unknown event type {type_name!r}{hint(type_name, EVENT_TYPES)}; expected one of: {known}",
+                         line=line, field="type")
     if "effective_date" not in obj:
         raise InputError("missing; expected an ISO date (YYYY-MM-DD)", line=line, field="effective_date")
     kwargs: dict[str, Any] = {"effective_date": _field(parse_date, obj["effective_date"], line, "effective_date")}
@@ -149,7 +152,10 @@ def decode(obj: dict[str, Any], *, line: int | None = None, allow_resolved: bool
     for key in obj:
         if key not in allowed:
             expected = ", ".join(s.json for s in field_specs(cls))
-            raise InputError(f"unknown field for {type_name}; its fields are: {expected}", line=line, field=key)
+            from ledger.suggest import hint
+
+            raise InputError(f"unknown field for {type_name}{hint(key, allowed)}; its fields are: {expected}",
+                             line=line, field=key)
     for spec, fast in plan[1]:
         raw = obj.get(spec.json)
         if raw is None:
@@ -160,10 +166,20 @@ def decode(obj: dict[str, Any], *, line: int | None = None, allow_resolved: bool
             try:
                 kwargs[spec.attr] = fast(raw)
             except ValueProblem as exc:
-                raise InputError(str(exc), line=line, field=spec.json) from None
+                raise InputError(_pointed(str(exc), raw, spec.enum), line=line, field=spec.json) from None
         else:
             kwargs[spec.attr] = _decode_value(spec, raw, line, spec.json, allow_resolved)
     return cls(**kwargs)
+
+
+def _pointed(problem: str, raw: Any, enum=None) -> str:
+    """A refused value: the nearest choice of an enum, and which character of it only looks ASCII
+    (ledger.suggest)."""
+    from ledger.suggest import closest, lookalike
+
+    near = closest(raw, [e.value for e in enum]) if enum is not None and isinstance(raw, str) else None
+    odd = lookalike(raw) if isinstance(raw, str) and not raw.isascii() else None
+    return problem + (f" (did you mean {near!r}?)" if near else "") + (f"; {odd}" if odd else "")
 
 
 def _fast_parser(spec):
@@ -199,7 +215,7 @@ def _field(parser, raw, line, name):
     try:
         return parser(raw)
     except ValueProblem as exc:
-        raise InputError(str(exc), line=line, field=name) from None
+        raise InputError(_pointed(str(exc), raw), line=line, field=name) from None
 
 
 def _list(raw: Any, line: int | None, name: str, *, non_empty: bool = True) -> list:
@@ -217,7 +233,10 @@ def _object(raw: Any, line: int | None, name: str, keys: set[str], required: set
         raise InputError("expected an object", line=line, field=name)
     for key in raw:
         if key not in keys:
-            raise InputError(f"unknown field; expected {', '.join(sorted(keys))}", line=line, field=f"{name}.{key}")
+            from ledger.suggest import hint
+
+            raise InputError(f"unknown field{hint(key, keys)}; expected {', '.join(sorted(keys))}", line=line,
+                             field=f"{name}.{key}")
     for key in sorted(required):
         if raw.get(key) is None:
             raise InputError("missing", line=line, field=f"{name}.{key}")
@@ -321,7 +340,9 @@ def decode_terms(raw: Any, line: int | None, name: str = "terms") -> Terms:
         raise InputError("expected an object of terms", line=line, field=name)
     for key in raw:
         if key not in _TERMS_KEYS:
-            raise InputError(f"unknown terms key; expected one of {', '.join(sorted(_TERMS_KEYS))}",
+            from ledger.suggest import hint
+
+            raise InputError(f"unknown terms key{hint(key, _TERMS_KEYS)}; expected one of {', '.join(sorted(_TERMS_KEYS))}",
                              line=line, field=f"{name}.{key}")
     kw: dict[str, Any] = {}
     if raw.get("lender") is not None:

@@ -32,19 +32,27 @@ def scenario_path() -> Path:
 
 
 def run_demo(db: str | None, *, as_json: bool = False) -> None:
+    """Record the scenario and print it; without `db`, in a temporary folder removed when the demo ends."""
     if db is None:
-        folder = tempfile.mkdtemp(prefix="cledger-demo-")
-        db = f"sqlite:///{folder}/demo.db"
-    elif db.startswith("sqlite:///") and Path(db[len("sqlite:///"):]).exists():
+        with tempfile.TemporaryDirectory(prefix="cledger-demo-") as folder:
+            _run(f"sqlite:///{folder}/demo.db", as_json=as_json, kept=False)
+        return
+    if db.startswith("sqlite:///") and Path(db[len("sqlite:///"):]).exists():
         raise UsageError(f"{db} already exists; the demo builds a fresh ledger (choose another --db)")
-    from ledger.tables import console as make_console
+    _run(db, as_json=as_json, kept=True)
+
+
+def _run(db: str, *, as_json: bool, kept: bool) -> None:
+    from ledger.terminal import console as make_console, safe
 
     console = make_console()
     with open_ledger(db, create=True) as lg:
         result = lg.record_file(scenario_path(), actor="demo")
         outputs = []
         if not as_json:
-            console.print(f"Recorded {len(result.recorded)} events of the 1996 scenario into {db}")
+            where = (f"into {safe(db)}" if kept else
+                     "into a temporary ledger, removed when the demo ends (keep one with --db sqlite:///demo.db)")
+            console.print(f"Recorded {len(result.recorded)} events of the 1996 scenario {where}")
             console.print(f"Head digest (keep it outside the database): {lg.head()}")
         from ledger import tables
 

@@ -159,13 +159,105 @@ def incoming_from_object(obj: dict[str, Any], line: int) -> Incoming:
     return Incoming(line=line, event=event, event_id=event_id, recorded_at=recorded_at, actor=actor)
 
 
+PRETTY_HINT = ("; write one event per line (JSON Lines), each object whole on its line: a pretty-printed "
+               "object spread over several lines is not read (a JSON array of events, as `cledger events --json` "
+               "prints, is)")
+
+
+def _is_comment(stripped: str | bytes) -> bool:
+    return stripped[:1] in ("#", b"#")
+
+
 def read_lines(lines: Iterable[str | bytes]) -> Iterator[Incoming]:
-    """Incoming events from JSON Lines; blank lines are skipped but counted."""
+    """Incoming events from JSON Lines, or from one JSON array of event objects (what `events --json` prints).
+
+    In JSON Lines, blank lines and lines starting with `#` are skipped but counted; an array is recognised by
+    its first character (`[`) and read whole, each event named by the line its object starts on."""
+    lines = iter(lines)
+    first = True
     for number, raw in enumerate(lines, start=1):
         stripped = raw.strip() if isinstance(raw, (str, bytes)) else raw
-        if not stripped:
+        if not stripped or _is_comment(stripped):
             continue
-        yield incoming_from_object(parse_json_object(stripped, number), number)
+        if first and stripped[:1] in ("[", b"["):  # an array is the whole input, never a line among others
+            yield from _read_array(raw, lines, number)
+            return
+        first = False
+        try:
+            obj = parse_json_object(stripped, number)
+        except InputError as exc:
+            if _looks_pretty(stripped, exc):
+                raise InputError(exc.problem + PRETTY_HINT, line=exc.line, field=exc.field) from None
+            raise
+        yield incoming_from_object(obj, number)
+
+
+def _looks_pretty(stripped: str | bytes, exc: InputError) -> bool:
+    """A line that is a fragment of a multi-line object: `{`, `"type": "X",`, `}`."""
+    if not exc.problem.startswith("not valid JSON"):
+        return False
+    text = stripped.decode("utf-8", "replace") if isinstance(stripped, bytes) else stripped
+    return text[:1] in ('"', "}", "]") or text.startswith("{") and not text.rstrip().endswith("}")
+
+
+def _read_array(first: str | bytes, rest: Iterator[str | bytes], first_line: int) -> Iterator[Incoming]:
+    chunks = [first, *rest]
+    data = b"".join(chunks) if isinstance(first, bytes) else "".join(chunks)
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = first_line + data.count(b"\n", 0, exc.start)
+            raise InputError(f"not valid UTF-8 (byte {exc.start})", line=line) from None
+    else:
+        text = data
+    if "\x00" in text:
+        line = first_line + text.count("\n", 0, text.index("\x00"))
+        raise InputError("the input contains a NUL character", line=line)
+
+    def line_at(pos: int) -> int:
+        return first_line + text.count("\n", 0, pos)
+
+    ws = " \t\r\n"
+    pos = text.index("[") + 1
+    expect_value = True
+    index = 0
+    while True:
+        while pos < len(text) and text[pos] in ws:
+            pos += 1
+        if pos >= len(text):
+            raise InputError("the JSON array is not closed (expected `]`)", line=line_at(pos))
+        if text[pos] == "]" and (index == 0 or not expect_value):
+            pos += 1
+            break
+        if not expect_value:
+            if text[pos] != ",":
+                raise InputError("not valid JSON: expected `,` or `]` between events", line=line_at(pos))
+            pos += 1
+            expect_value = True
+            continue
+        line = line_at(pos)
+        try:
+            _Flag.bad_number = False
+            obj, pos = _DECODER.raw_decode(text, pos)
+        except _Refused as exc:
+            raise InputError(str(exc), line=line) from None
+        except RecursionError:
+            raise InputError("the JSON is nested too deeply", line=line) from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", line=line_at(exc.pos)) from None
+        index += 1
+        if not isinstance(obj, dict):
+            raise InputError(f"element {index} of the array is not a JSON object (one event each)", line=line)
+        bad = _find_bad_number(obj) if _Flag.bad_number else None
+        if bad:
+            field, number = bad
+            shown = number if len(number) <= 40 else number[:37] + "..."
+            raise InputError(f"the number {shown} {number.problem}", line=line, field=field)
+        yield incoming_from_object(obj, line)
+        expect_value = False
+    if text[pos:].strip(ws):
+        raise InputError("unexpected text after the JSON array's closing `]`", line=line_at(pos))
 
 
 def read_objects(objects: Iterable[dict[str, Any]]) -> Iterator[Incoming]:

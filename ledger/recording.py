@@ -242,14 +242,20 @@ class _Plan:
             if spec.ref == EVENT:
                 if name in batch_ids or self.store.find_events([name]):
                     continue
-                raise InputError(f"names event {name!r}, which has not been recorded before this line",
+                from ledger.suggest import hint, recorded_event_ids
+
+                raise InputError(f"names event {name!r}, which has not been recorded before this line"
+                                 f"{hint(name, [*batch_ids, *recorded_event_ids(self.store, name)])}",
                                  line=inc.line, field=spec.json)
             namespace = spec.ref or spec.declares
             live = (namespace, name) in batch_names or any(
                 p not in voided_positions for p in known_names.get((namespace, name), []))
             if spec.ref and not live:
+                from ledger.suggest import hint, recorded_names
+
+                near = hint(name, [*(n for ns, n in batch_names if ns == namespace), *recorded_names(self.store, namespace)])
                 raise InputError(f"names {namespace} {name!r}, which has not been recorded before this line "
-                                 f"(record its {_declaring(namespace)} first)", line=inc.line, field=spec.json)
+                                 f"(record its {_declaring(namespace)} first){near}", line=inc.line, field=spec.json)
             if spec.declares and live:
                 raise InputError(f"{namespace} {name!r} is already recorded; to correct it, void the earlier "
                                  "event and record it again", line=inc.line, field=spec.json)
@@ -437,8 +443,10 @@ class _Plan:
         ids = breach_ids(Context(known))
         if inc.event.breach not in ids:
             sample = ", ".join(sorted(ids)[:5]) or "none"
-            raise InputError(f"no breach {inc.event.breach!r} exists as known now (breaches: {sample}"
-                             f"{', ...' if len(ids) > 5 else ''})", line=inc.line, field="breach")
+            from ledger.suggest import hint
+
+            raise InputError(f"no breach {inc.event.breach!r} exists as known now{hint(inc.event.breach, ids)} "
+                             f"(breaches: {sample}{', ...' if len(ids) > 5 else ''})", line=inc.line, field="breach")
 
     def _all_stored(self) -> list[Recorded]:
         if ("*",) not in self._stored_cache:

@@ -82,8 +82,10 @@ class Breach:
         return "event-of-default" if self.event_of_default_from <= day else "default"
 
     def view(self, day: date) -> BreachView:
+        ended = self.ended_on(day)  # an ending after the query date is not yet known to that date's answer
         return BreachView(self.breach, self.rule, self.clause or CLAUSES[self.rule], self.since, self.event_of_default_from,
-                          self.state_on(day), self.events, self.detail)
+                          self.state_on(day), self.events, self.detail,
+                          ended_on=self.end if ended else None, ended_by=self.ended_by if ended else None)
 
 
 def _endings(ctx: Context) -> dict[str, tuple[date, int, str, str]]:

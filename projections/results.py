@@ -179,11 +179,14 @@ class BreachView:
     state: str  # default, event-of-default, cured, waived
     events: tuple[str, ...]
     detail: str
+    ended_on: date | None = None  # the day a cure, waiver or self-cure ended it, if on or before the query date
+    ended_by: str | None = None  # the event that ended it (None for a self-cure no event made, or not ended)
 
     def to_json(self) -> dict[str, Any]:
         return {"breach": self.breach, "rule": self.rule, "clause": self.clause,
                 "since": self.since.isoformat(), "event_of_default_from": self.event_of_default_from.isoformat(),
-                "state": self.state, "events": list(self.events), "detail": self.detail}
+                "state": self.state, "events": list(self.events), "detail": self.detail,
+                "ended_on": _d(self.ended_on), "ended_by": self.ended_by}
 
 
 @attrs.frozen
