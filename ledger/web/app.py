@@ -92,6 +92,8 @@ def _time(request: Request, name: str) -> datetime | None:
         return parse_known_at(text)
     except ValueProblem as exc:
         raise BadParameter(name, str(exc)) from None
+    except OverflowError:  # an offset that moves it past year 1 or year 9999 (parse_time's astimezone)
+        raise BadParameter(name, f"{text!r} is outside the calendar once made UTC") from None
 
 
 def question(request: Request) -> Question | None:
@@ -296,7 +298,10 @@ class App:
             return self.problem(request, 404, "No such chart", f"no chart {name!r}; there are {', '.join(CHARTS)}")
         try:
             end = _date(request, "to") or _date(request, "as_of") or utc_now().date()
-            start = _date(request, "from") or end - timedelta(days=365)
+            if end >= date.max:  # a chart runs to the day after its end
+                raise BadParameter("to" if request.query_params.get("to") else "as_of",
+                                   f"a chart must end before {date.max.isoformat()}")
+            start = _date(request, "from") or (end - timedelta(days=365) if end.year > 1 else date.min)
             given = _time(request, "known_at")
             if start > end:
                 raise BadParameter("from", "is later than to")

@@ -349,3 +349,26 @@ def test_without_its_token_a_page_asks_for_it_and_keeps_the_question(scenario_ur
         assert "<script>" not in asked.text and 'name="token"' in asked.text
         page = c.get("/liens?as_of=1996-02-01&known_at=1996-03-01&token=k").text
         assert 'href="/api/liens?as_of=1996-02-01&amp;known_at=1996-03-01&amp;token=k"' in page
+
+
+@pytest.mark.parametrize("url, name", [
+    # an offset that moves the time past the calendar's ends (parse_time raises OverflowError, not ValueProblem)
+    ("/?as_of=1996-06-20&known_at=0001-01-01T00:00:00%2B05:00", "known_at"),
+    ("/api/liens?as_of=1996-02-01&known_at=9999-12-31T23:59:59-05:00", "known_at"),
+    ("/api/restatement?as_of=1996-02-01&from=0001-01-01T00:00:00%2B01:00&to=1996-03-15", "from"),
+    # a chart runs to the day after its end: not past the calendar's last day
+    ("/charts/timeline.svg?from=9999-12-01&to=9999-12-31", "to"),
+    ("/charts/collateral.svg?from=9999-12-01&to=9999-12-31", "to"),
+])
+def test_a_time_past_the_calendars_ends_is_a_400_not_a_500(scenario_url, url, name):
+    with TestClient(create_app(LedgerService(scenario_url)), raise_server_exceptions=False) as c:
+        response = c.get(url)
+    assert response.status_code == 400, response.text[:200]
+    assert f"the parameter {name}:" in response.text
+
+
+def test_a_chart_ending_in_the_first_year_starts_on_the_first_day(client):
+    """Without from, a chart covers the year before its end: no further back than 1 January of year 1."""
+    for chart in ("timeline", "collateral"):
+        response = client.get(f"/charts/{chart}.svg?to=0001-03-01")
+        assert response.status_code == 200 and response.content.startswith(b"<?xml")
