@@ -414,11 +414,14 @@ def _token_page(request: Request, text: str) -> str:
     """A form asking for the token, keeping the rest of the question (every value escaped)."""
     from html import escape
 
+    # the path as this server's own: "//host/x" (or "///host", "/\\host") in an action is another site,
+    # which would receive the token typed into the form
+    action = "/" + request.url.path.lstrip("/\\")
     kept = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
                    for k, v in request.query_params.multi_items() if k != "token")
     return ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>Token needed · cledger</title>"
             f"<h1>Token needed</h1><p>{escape(text)}</p>"
-            f'<form method="get" action="{escape(request.url.path)}">{kept}'
+            f'<form method="get" action="{escape(action)}">{kept}'
             '<label>token <input type="password" name="token" autocomplete="current-password" required></label> '
             '<button type="submit">Open</button></form></html>')
 

@@ -372,3 +372,23 @@ def test_a_chart_ending_in_the_first_year_starts_on_the_first_day(client):
     for chart in ("timeline", "collateral"):
         response = client.get(f"/charts/{chart}.svg?to=0001-03-01")
         assert response.status_code == 200 and response.content.startswith(b"<?xml")
+
+
+def test_the_token_form_never_sends_the_token_to_another_host(scenario_url):
+    """A path of //host (or ///host) is another site in a form's action: the form stays on this server."""
+    import socket
+
+    from tests.web_ledgers import running_server
+
+    with running_server(scenario_url, token="k") as base:
+        host, port = base.split("//")[1].split(":")
+        for target in ("//evil.example/x?as_of=1996-02-01", "///evil.example/", "/%2F%2Fevil.example"):
+            with socket.create_connection((host, int(port)), timeout=30) as s:
+                s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+            text = data.decode("utf-8")
+            assert text.startswith("HTTP/1.1 401")
+            action = text.split('<form method="get" action="')[1].split('"')[0]
+            assert action.startswith("/") and not action.startswith("//") and "\\" not in action, action
