@@ -57,7 +57,9 @@ def serve(db: str, host: str, port: int, token: str | None, interval: float) -> 
     from ledger.web.service import LedgerService
 
     service = LedgerService(db, interval=interval)  # a missing or unreachable ledger: exit 3, before listening
-    app = create_app(service, token=token)
+    # without a token the Host header is the only guard against a page elsewhere renaming itself to 127.0.0.1
+    # (DNS rebinding) and reading the answers through the visitor's browser: only loopback names are answered
+    app = create_app(service, token=token, hosts=None if token else LOOPBACK)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"cledger: serving {db} read-only at http://{shown}:{port}/"
                f"{' (every request needs the token)' if token else ''}; Ctrl-C stops", err=True)

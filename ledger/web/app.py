@@ -410,6 +410,41 @@ class TokenGate:
         return await self.app(scope, receive, send)
 
 
+class HostGate:
+    """Only requests naming one of `hosts` in their Host header (any port): without a token, the defence
+    against DNS rebinding, where a page on another site renames itself to 127.0.0.1 and reads the answers."""
+
+    def __init__(self, app, hosts: tuple[str, ...]):
+        self.app = app
+        self.hosts = {h.lower().strip("[]") for h in hosts}
+
+    def allowed(self, header: str) -> bool:
+        name = header.strip().lower()
+        if name.startswith("["):  # [::1] or [::1]:8000
+            end = name.find("]")
+            rest = name[end + 1:]
+            if end < 0 or (rest and not (rest[0] == ":" and rest[1:].isdigit())):
+                return False
+            name = name[1:end]
+        elif ":" in name:
+            name, _, port = name.partition(":")
+            if not port.isdigit():
+                return False
+        return name in self.hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if self.allowed(header):
+            return await self.app(scope, receive, send)
+        text = ("this server answers only at " + ", ".join(sorted(self.hosts)) + " (the Host header): to read it "
+                "from another machine, start it with --token")
+        response = Response(answer_bytes({"error": text}), status_code=421, media_type="application/json",
+                            headers=SECURITY_HEADERS)
+        return await response(scope, receive, send)
+
+
 def _token_page(request: Request, text: str) -> str:
     """A form asking for the token, keeping the rest of the question (every value escaped)."""
     from html import escape
@@ -426,8 +461,11 @@ def _token_page(request: Request, text: str) -> str:
             '<button type="submit">Open</button></form></html>')
 
 
-def create_app(service: LedgerService, *, token: str | None = None) -> Starlette:
-    """The application over `service` (started with the app, closed when it stops)."""
+def create_app(service: LedgerService, *, token: str | None = None,
+               hosts: tuple[str, ...] | None = None) -> Starlette:
+    """The application over `service` (started with the app, closed when it stops).
+
+    With `hosts`, a request whose Host header names another is refused (421), before the token is asked."""
     from contextlib import asynccontextmanager
 
     app_routes = App(service, token=token)
@@ -440,6 +478,7 @@ def create_app(service: LedgerService, *, token: str | None = None) -> Starlette
         finally:
             await asyncio.get_running_loop().run_in_executor(None, service.close)
 
-    middleware = [Middleware(TokenGate, token=token)] if token else []
+    middleware = [Middleware(HostGate, hosts=tuple(hosts))] if hosts else []
+    middleware += [Middleware(TokenGate, token=token)] if token else []
     return Starlette(routes=app_routes.routes(), middleware=middleware, lifespan=lifespan,
                      exception_handlers={404: app_routes.not_found, 405: app_routes.not_allowed})

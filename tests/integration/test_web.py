@@ -392,3 +392,55 @@ def test_the_token_form_never_sends_the_token_to_another_host(scenario_url):
             assert text.startswith("HTTP/1.1 401")
             action = text.split('<form method="get" action="')[1].split('"')[0]
             assert action.startswith("/") and not action.startswith("//") and "\\" not in action, action
+
+
+def test_without_a_token_only_a_loopback_host_header_is_answered(scenario_url):
+    """Without a token, a page on another site that rebinds its name to 127.0.0.1 must not read the ledger."""
+    from ledger.cli_web import LOOPBACK
+
+    app = create_app(LedgerService(scenario_url), hosts=LOOPBACK)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/api/liens?as_of=1996-02-01").status_code == 200
+        for host in ("localhost:8000", "[::1]:8000", "127.0.0.1", "LOCALHOST:8000"):
+            assert c.get("/api/liens?as_of=1996-02-01", headers={"host": host}).status_code == 200, host
+        for host in ("evil.example", "evil.example:8000", "127.0.0.1.evil.example:8000", "", "[::1]x:8000",
+                     "localhost@evil.example"):
+            refused = c.get("/api/liens?as_of=1996-02-01", headers={"host": host})
+            assert refused.status_code == 421, host
+            assert b"host" in refused.content.lower()
+
+
+def test_cledger_serve_without_a_token_refuses_a_foreign_host_header(scenario_url):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "CLEDGER_TOKEN"}
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve", "--db", scenario_url, "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def status(host: str) -> int:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(f"GET /api/liens?as_of=1996-02-01 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+                      .encode())
+            return int(s.recv(64).split()[1])
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                first = status(f"127.0.0.1:{port}")
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read().decode()
+                time.sleep(0.2)
+        assert first == 200 and status(f"localhost:{port}") == 200
+        assert status(f"rebound.evil.example:{port}") == 421
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
