@@ -70,8 +70,16 @@ class Question:
         return iso_time(self.known_at)
 
 
+def _one(request: Request, name: str) -> str | None:
+    """A parameter's one value: asked twice (as_of=A&as_of=B) the page would answer one of them silently."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise BadParameter(name, f"given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
 def _date(request: Request, name: str, default: date | None = None) -> date | None:
-    text = request.query_params.get(name)
+    text = _one(request, name)
     if text is None or text == "":
         return default
     try:
@@ -81,7 +89,7 @@ def _date(request: Request, name: str, default: date | None = None) -> date | No
 
 
 def _time(request: Request, name: str) -> datetime | None:
-    text = request.query_params.get(name)
+    text = _one(request, name)
     if text is None or text == "":
         return None
     text = text.strip()

@@ -107,6 +107,10 @@ def test_a_page_without_dates_is_sent_on_with_both_in_its_url(client):
     ("/charts/timeline.svg?to=1996-06-31", "to"),
     ("/api/liens?as_of=1996-02-01&known_at=1996-03-01T10:00:00", "known_at"),
     ("/api/restatement?as_of=1996-02-01&from=1996-03-01", "to"),
+    # a date given twice: which one the page answered would be a guess
+    ("/liens?as_of=1996-02-01&as_of=1996-06-20&known_at=1996-03-01", "as_of"),
+    ("/api/liens?as_of=1996-02-01&known_at=1996-03-01&known_at=1996-03-15", "known_at"),
+    ("/events?as_of=1996-02-01&known_at=1996-12-31&from=1996-01-01&from=1996-02-01", "from"),
 ])
 def test_a_bad_date_gets_a_400_naming_the_parameter(client, url, name):
     response = client.get(url)
