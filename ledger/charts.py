@@ -115,7 +115,7 @@ def sample_days(snapshot, start: date, end: date) -> list[date]:
             days.add(day)
     for breach in snapshot.defaults(end).breaches:
         for day in (breach.since, breach.event_of_default_from):
-            if start < day <= end:
+            if day is not None and start < day <= end:
                 days.add(day)
     return sorted(days)
 

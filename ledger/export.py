@@ -225,7 +225,7 @@ def build_tables(snapshot, as_of: date, *, head: str | None = None) -> list[Tabl
     breach_rows, breach_events = [], []
     for b in defaults.breaches:
         breach_rows.append({"breach": b.breach, "rule": b.rule, "clause": b.clause, "since": b.since.isoformat(),
-                            "event_of_default_from": b.event_of_default_from.isoformat(), "state": b.state,
+                            "event_of_default_from": b.event_of_default_from.isoformat() if b.event_of_default_from else None, "state": b.state,
                             "open": int(b.state in ("default", "event-of-default")), "detail": b.detail})
         for event_id in b.events:
             breach_events.append({"breach": b.breach, "event": event_id})

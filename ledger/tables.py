@@ -83,7 +83,8 @@ def defaults_table(answer) -> list[Table]:
     for col in ("since", "breach", "clause", "state", "EoD from", "detail"):
         t.add_column(col)
     for b in answer.breaches:
-        t.add_row(b.since.isoformat(), b.breach, b.clause, styled(b.state), b.event_of_default_from.isoformat(), b.detail)
+        t.add_row(b.since.isoformat(), b.breach, b.clause, styled(b.state),
+                  b.event_of_default_from.isoformat() if b.event_of_default_from else "never", b.detail)
     return [t]
 
 

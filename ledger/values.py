@@ -189,6 +189,15 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def add_days(day: date, days: int) -> date | None:
+    """`day` plus `days`, or None where that falls past 9999-12-31 (or before 0001-01-01): a window that
+    closes after the end of the calendar never closes, so "never" is the honest answer, not an overflow."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
+
+
 def end_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1, microseconds=-1)
 
