@@ -167,10 +167,13 @@ class Ledger:
             self.refresh()
             try:
                 model = self.model
-                if model is not None and model.position >= self.store.tail().position:
-                    return ReadModelSnapshot(model, self.store.position_known_at(k), k)
+                if model is not None:
+                    # each answer checks, in its own read transaction, that the models hold k; if not (being
+                    # made or rebuilt by another process), or if the file is damaged, the fold answers
+                    return ReadModelSnapshot(model, self.store.position_known_at(k), k,
+                                             fallback=lambda: ReplaySnapshot(self.store, k))
             except sqlite3.Error:
-                pass  # the read models are busy being made by another process: the fold gives the same answer
+                pass  # the read models cannot be opened: the fold gives the same answer
         return ReplaySnapshot(self.store, k)
 
     def liens(self, as_of=None, known_at=None):
