@@ -58,10 +58,16 @@ def projection_path(store: Store) -> Path:
     if override:
         return Path(override)
     loc = store.location
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cledger"
     if loc.backend == "sqlite":
         path = Path(loc.path)
+        if getattr(store, "read_only", False):
+            # nothing is written beside a read-only ledger: its read models live in the user's cache
+            import hashlib
+
+            key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+            return cache / f"sqlite-{path.name}-{key}.projections"
         return path.with_name(path.name + ".projections")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cledger"
     return cache / f"{loc.host}-{loc.port}-{loc.dbname}-{loc.schema}.projections"
 
 

@@ -91,6 +91,7 @@ def record(store: Store, incoming: Sequence[Incoming], *, actor: str | None = No
     """Append the batch in one transaction, or refuse it whole with an InputError."""
     if not incoming:
         return RecordResult((), ())
+    store.refuse_if_read_only()
     actor = actor or default_actor()
     import gc
 

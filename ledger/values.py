@@ -128,7 +128,10 @@ def parse_time(value: object) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueProblem(f"{value!r} is not a valid timestamp") from None
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueProblem(f"{value!r} falls outside the calendar in UTC (before year 1 or after 9999)") from None
 
 
 def parse_known_at(value: str) -> datetime:
