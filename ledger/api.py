@@ -71,6 +71,38 @@ def projection_path(store: Store) -> Path:
     return cache / f"{loc.host}-{loc.port}-{loc.dbname}-{loc.schema}.projections"
 
 
+def own_files(store: Store) -> list[Path]:
+    """Every file that is part of this ledger: a SQLite ledger with its -wal, -shm and -journal, and its read
+    models (wherever they are kept) with theirs. Nothing the ledger writes for a user may land on one."""
+    bases: list[Path] = []
+    if store.location.backend == "sqlite":
+        ledger = Path(store.location.path)
+        bases += [ledger, ledger.with_name(ledger.name + ".projections")]
+    bases.append(projection_path(store))
+    return [Path(f"{base}{suffix}") for base in bases for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def refuse_own_file(store: Store, target: str | os.PathLike, option: str) -> None:
+    """UsageError (exit 2) if `target` is one of the ledger's own files (by name, through links, or the same
+    file under another name)."""
+    from ledger.errors import printable
+
+    target = Path(target)
+    resolved = target.resolve()
+    for own in own_files(store):
+        same = own.resolve() == resolved
+        if not same and target.exists() and own.exists():
+            try:
+                same = os.path.samefile(target, own)
+            except OSError:
+                same = False
+        if same:
+            what = ("the ledger's own database" if store.location.backend == "sqlite" and own == Path(store.location.path)
+                    else f"one of the ledger's own files ({own.name})")
+            raise UsageError(f"{option} {printable(str(target))} is {what}; writing there would destroy it: "
+                             "name another file")
+
+
 class Ledger:
     """An open ledger: record events, ask the four questions as of any date, as known at any time.
 

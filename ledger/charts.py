@@ -846,7 +846,10 @@ def write_chart(lg, chart: str, start: date, end: date, known_at: datetime, out:
     """Draw `chart` for the ledger `lg` as known at `known_at` and write it to `out` (a .png)."""
     from ledger.progress import progress_bar
 
+    from ledger.api import refuse_own_file
+
     path = check_out_path(out)
+    refuse_own_file(lg.store, path, "--out")  # never over the ledger, its -wal/-shm or its read models
     snapshot = lg.snapshot(known_at)
     total = len(sample_days(snapshot, start, end)) if start <= end else 0
     with progress_bar(f"drawing the {chart} chart", total, min_total=300) as advance:

@@ -367,7 +367,7 @@ def csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool) -> None:
+def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool, ledger_store=None) -> None:
     """One UTF-8 CSV file per table (with a BOM, so spreadsheets read § and → right), header first."""
     tables = list(tables)
     if folder.exists() and not folder.is_dir():
@@ -377,6 +377,11 @@ def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool) -> None:
     if existing and not replace:
         raise UsageError(f"{folder} already holds {', '.join(existing[:3])}"
                          f"{' …' if len(existing) > 3 else ''}; choose another folder or pass --replace")
+    for t in tables:
+        if ledger_store is not None:
+            from ledger.api import refuse_own_file
+
+            refuse_own_file(ledger_store, folder / f"{t.name}.csv", "--csv")
     for t in tables:
         with replaced_atomically(folder / f"{t.name}.csv", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
@@ -390,7 +395,10 @@ def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_d
     """Write the answers as of `as_of`, as known at `known_at`, to a SQLite file or a folder of CSV files."""
     if (out is None) == (csv_dir is None):
         raise UsageError("give either --out FILE.db or --csv DIR")
+    from ledger.api import refuse_own_file
+
     if out is not None:
+        refuse_own_file(lg.store, out, "--out")
         _target_checks(Path(out), replace, ledger_db)
     snapshot = lg.snapshot(known_at)
     known = snapshot.ctx.known
@@ -399,7 +407,7 @@ def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_d
         write_sqlite(tables, Path(out))
         target, fmt = out, "sqlite"
     else:
-        write_csv(tables, Path(csv_dir), replace=replace)
+        write_csv(tables, Path(csv_dir), replace=replace, ledger_store=lg.store)
         target, fmt = csv_dir, "csv"
     through = f"{known[-1].position} at {iso_time(known[-1].recorded_at)}" if known else None
     return ExportResult(str(target), fmt, as_of, known_at, through, {t.name: len(t.rows) for t in tables})

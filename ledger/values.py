@@ -25,9 +25,9 @@ _TIME_RE = re.compile(
 )
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-/#*]{0,127}")
 # every pattern above is used with fullmatch: `$` would also match before a final newline ("f1\n")
-# C0 controls (tab and newline too: every text is one line of a table or a message), DEL, C1, and the
-# bidirectional overrides and isolates that can make text display other than it reads
-_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline (a spreadsheet cell may hold several lines: a description), so also CR,
+# DEL, C1, and the bidirectional overrides and isolates that can make text display other than it reads
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class ValueProblem(ValueError):

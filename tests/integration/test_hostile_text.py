@@ -17,7 +17,7 @@ def _clean(text: str) -> bool:
 
 @pytest.mark.parametrize("field, value", [
     ("party", "f1\n"), ("id", "f1\n"), ("name", "Evil\x1b]0;owned\x07Corp"), ("name", "clear\x1b[2J"),
-    ("actor", "me\x1b[31m"), ("name", "tab\there"), ("name", "c1\x9bx"), ("name", "rtl\u202eexe.txt"),
+    ("actor", "me\x1b[31m"), ("name", "cr\rover"), ("name", "c1\x9bx"), ("name", "rtl\u202eexe.txt"),
 ])
 def test_hostile_values_are_refused_with_exit_2_and_echoed_safely(ledger_url, run_cli, field, value):
     line = json.dumps({**PARTY, field: value})

@@ -16,7 +16,7 @@ from ledger.values import (
     parse_time,
 )
 
-CONTROLS = ["\x00", "\x07", "\t", "\n", "\r", "\x1b", "\x1b]0;owned\x07", "\x1b[2J", "\x7f", "\x85", "\x9b",
+CONTROLS = ["\x00", "\x07", "\r", "\x1b", "\x1b]0;owned\x07", "\x1b[2J", "\x7f", "\x85", "\x9b",
             "\u202e", "\u2066"]
 
 
@@ -34,6 +34,15 @@ def test_control_and_escape_characters_are_refused_in_ids_and_texts(control):
     for parse in (parse_id, parse_text):
         with pytest.raises(ValueProblem):
             parse(f"name{control}tail")
+
+
+@pytest.mark.parametrize("space", ["\t", "\n"])
+def test_tab_and_newline_are_refused_in_ids_but_kept_in_free_text(space):
+    """A description may span lines (a spreadsheet cell); an id never does."""
+    with pytest.raises(ValueProblem):
+        parse_id(f"a{space}b")
+    assert parse_text(f"a{space}b") == f"a{space}b"
+    assert space not in str(InputError(f"bad {space} value"))
 
 
 def test_ordinary_unicode_text_is_still_accepted():
