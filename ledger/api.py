@@ -71,6 +71,12 @@ def projection_path(store: Store) -> Path:
     return cache / f"{loc.host}-{loc.port}-{loc.dbname}-{loc.schema}.projections"
 
 
+def remove_model_files(path: Path) -> None:
+    """Delete a projection file and its -wal and -shm (a cache of the log: it is made again)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def own_files(store: Store) -> list[Path]:
     """Every file that is part of this ledger: a SQLite ledger with its -wal, -shm and -journal, and its read
     models (wherever they are kept) with theirs. Nothing the ledger writes for a user may land on one."""
@@ -131,7 +137,14 @@ class Ledger:
             path = projection_path(self.store)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._model = ReadModel(path)
+                try:
+                    self._model = ReadModel(path)
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) or os.environ.get("CLEDGER_PROJECTIONS"):
+                        raise
+                    # the file is not a database any more (damaged): it is a cache of the log, made again
+                    remove_model_files(path)
+                    self._model = ReadModel(path)
             except OSError:
                 self._model = False  # a read-only place: answer from the fold
             except sqlite3.OperationalError as exc:
@@ -155,8 +168,20 @@ class Ledger:
         model = self.model
         if model is None:
             return 0
-        model.clear()
-        return model.catch_up(self.store, progress=progress)
+        try:
+            model.clear()
+            return model.catch_up(self.store, progress=progress)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise
+            # a damaged projection file: delete it and make it again from the log
+            model.close()
+            remove_model_files(model.path)
+            self._model = None
+            model = self.model
+            if model is None:
+                return 0
+            return model.catch_up(self.store, progress=progress)
 
     def __enter__(self) -> "Ledger":
         return self

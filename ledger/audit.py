@@ -322,10 +322,18 @@ def audit(store: Store, *, expect_head: str | None = None, progress=None, model=
                                    f"rebuild {rebuilt.position}: events are missing")
             compared = False
             if model is not None:
-                model.catch_up(store, stop=tail)
-                if model.position == rebuilt.position:
-                    compare_models(model, rebuilt, store)
-                    compared = True
+                import sqlite3
+
+                try:
+                    model.catch_up(store, stop=tail)
+                    if model.position == rebuilt.position:
+                        compare_models(model, rebuilt, store)
+                        compared = True
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                        raise
+                    raise AuditFailure(f"the stored read models in {model.path} cannot be read ({exc}): "
+                                       "run `cledger rebuild`") from None
             digests = _digests(store, rebuilt, position)
         finally:
             rebuilt.close()

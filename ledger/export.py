@@ -372,7 +372,12 @@ def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool, ledger_st
     tables = list(tables)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--csv {folder} is a file; name a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from ledger.errors import StoreUnavailable, printable
+
+        raise StoreUnavailable(f"cannot write {printable(str(folder))}: {exc.strerror or exc}") from None
     existing = [t.name + ".csv" for t in tables if (folder / f"{t.name}.csv").exists()]
     if existing and not replace:
         raise UsageError(f"{folder} already holds {', '.join(existing[:3])}"
