@@ -84,7 +84,7 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
         raise ValueProblem(f"expected an amount (a decimal string like \"418118.00\"), got {_show(value)}")
     if isinstance(value, int):
         amount = Decimal(value)
-    elif isinstance(value, str):
+    elif type(value) is str:  # not a subclass: the reader's stand-in for a refused JSON number is one
         if not _AMOUNT_RE.fullmatch(value):
             raise ValueProblem(
                 f"expected an amount of plain digits with at most two decimal places, got {value!r}"
