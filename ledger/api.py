@@ -13,7 +13,7 @@ from datetime import date, datetime
 import os
 import sqlite3
 from pathlib import Path
-from typing import IO, Any, Iterable, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from ledger.errors import UsageError
 from ledger.events import Recorded
@@ -221,6 +221,14 @@ class Ledger:
             self._cache = (tail, list(self.store.read()))
         events = self._cache[1]
         return events if stop is None else [e for e in events if e.position <= stop]
+
+    def event_bodies(self) -> Iterator[dict]:
+        """Every event in log order, in the input shape with its position, recorded time and actor; streamed
+        from the store a chunk at a time, so a long log is never held whole (`cledger events --json`)."""
+        from ledger.recording import record_body
+
+        for r in self.store.read():
+            yield record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor)
 
     def snapshot(self, known_at: datetime | date | str | None = None) -> Snapshot:
         k = _as_time(known_at)

@@ -279,7 +279,7 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_k
         own.append(MoneySeries(name, name, OWN_COLOURS[n % len(OWN_COLOURS)], tuple(principal)))
     avail = tuple(_cents(a.availability) if a.classes else None for a in availability)
 
-    stop = end + timedelta(days=1)
+    stop = _day_after(end)
     status = stretches(days, [d.status if d.status != "none" else None for d in defaults], stop)
 
     final = snapshot.defaults(end)
@@ -388,7 +388,7 @@ def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = 
             moves.setdefault(ev.collateral, []).append(
                 Mark(ev.effective_date, "moves", "move", f"→ {ev.to}", rec.event_id, clauses))
 
-    stop = end + timedelta(days=1)
+    stop = _day_after(end)
     by_day = [{c.collateral: c for c in answer.collateral} for answer in answers]
     rows = []
     for name in shown:
@@ -470,7 +470,7 @@ def _date_axis(ax, start: date, end: date) -> None:
         locator = mdates.AutoDateLocator(minticks=5, maxticks=14)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(start, end + timedelta(days=1))
+    ax.set_xlim(start, _day_after(end))
 
 
 def _steps(days: Sequence[date], values: Sequence[int | None], stop: date):
@@ -588,7 +588,7 @@ def draw_timeline(data: Timeline):
     """The timeline as a matplotlib Figure (not yet saved)."""
     from matplotlib.lines import Line2D
 
-    stop = data.end + timedelta(days=1)
+    stop = _day_after(data.end)
     breaches, hidden_breaches = list(data.breaches[:MAX_BREACHES]), max(0, len(data.breaches) - MAX_BREACHES)
     marks = list(data.marks)
     hidden_marks = max(0, len(marks) - MAX_MARKS)
@@ -796,6 +796,13 @@ def png_bytes(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
     return buffer.getvalue()
+
+
+def _day_after(day: date) -> date:
+    """The exclusive end of a range ending on `day`; the calendar's last day ends the range at itself."""
+    from ledger.values import add_days
+
+    return add_days(day, 1) or day
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

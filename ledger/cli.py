@@ -88,6 +88,23 @@ def print_json(obj) -> None:
     click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
+def print_json_array(items, chunk: int = 2000) -> None:
+    """`print_json(list(items))`, written a chunk of items at a time: the same bytes in flat memory."""
+    from itertools import islice
+
+    out = sys.stdout
+    items = iter(items)
+    first = True
+    while True:
+        part = list(islice(items, chunk))
+        if not part:
+            break
+        text = json.dumps(part, indent=2, ensure_ascii=False)  # "[\n  {...},\n  {...}\n]"
+        out.write(("[\n" if first else ",\n") + text[2:-2])
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
 class Group(click.Group):
     def main(self, *args, **kwargs):
         kwargs.setdefault("standalone_mode", True)
@@ -152,13 +169,11 @@ def record(file: str, db: str, actor: str | None) -> None:
 @guarded
 def events(db: str, as_json: bool) -> None:
     """List the log in recorded order."""
-    from ledger.recording import record_body
-
     with _open(db) as lg:
-        rows = [record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor) for r in lg.store.read()]
-    if as_json:
-        print_json(rows)
-        return
+        if as_json:  # streamed: one event at a time, the same bytes as the whole list at once
+            print_json_array(lg.event_bodies())
+            return
+        rows = list(lg.event_bodies())
     from ledger.tables import events_table
 
     events_table(rows)

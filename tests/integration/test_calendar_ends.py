@@ -129,3 +129,14 @@ def test_events_at_both_ends_of_the_calendar_on_every_rule(ledger_url):
     # a breach begun on the last day whose grace runs past it: listed, with no Event of Default date
     assert by_id["cap:other:*:cap-hi"]["event_of_default_from"] is None
     assert by_id["cap:other:*:cap-hi"]["state"] == "default"
+
+
+def test_a_chart_to_the_last_day_of_the_calendar_is_drawn(sqlite_url, run_cli, tmp_path):
+    """`chart --to 9999-12-31`: the range's exclusive end would be past the calendar; it is drawn (exit 0)."""
+    _record_all(sqlite_url, _deal("1996-01-01") + [
+        {"type": "NoticeReceived", "id": "n-end", "effective_date": "9999-12-31", "notice": "nt",
+         "from": "other", "to": "co", "financing": "other", "category": "material"}])
+    for chart in ("timeline", "collateral"):
+        res = run_cli(["chart", chart, "--from", "9999-01-01", "--to", "9999-12-31", "--out",
+                       str(tmp_path / f"{chart}.png"), "--db", sqlite_url])
+        assert res.code == 0, res
