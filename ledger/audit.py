@@ -122,6 +122,7 @@ class LogRules:
         self.voids: list = []  # the void events so far (few), for `voided_ids`
         self._voided: set[str] | None = set()
         self.void_targets: list[tuple[int, str, str]] = []  # (position, void id, target id)
+        self.targets: set[str] = set()  # every id a void names
 
     def _voided_now(self) -> set[str]:
         from projections.context import voided_ids
@@ -134,7 +135,9 @@ class LogRules:
         found = self.declared.get(key)
         if not found:
             return False
-        voided = self._voided_now() if self.voids else ()
+        if not any(event_id in self.targets for _, event_id in found):
+            return True  # no void ever named its declaration (the common case: no need to judge the voids)
+        voided = self._voided_now()
         return any(event_id not in voided for _, event_id in found)
 
     def add(self, rec, where: str) -> None:
@@ -166,6 +169,7 @@ class LogRules:
             self.declared.setdefault(key, []).append((rec.position, rec.event_id))
         if isinstance(ev, EventVoided):
             self.voids.append(rec)
+            self.targets.add(ev.event)
             self._voided = None
 
     def finish(self, store: Store, stop: int) -> None:

@@ -117,3 +117,22 @@ def test_the_bundled_scenario_still_audits_clean(ledger_url, run_cli):
     _ledger(ledger_url)
     res = run_cli(["audit", "--db", ledger_url])
     assert res.code == 0, res
+
+
+def test_a_declaration_voided_and_made_again_audits_clean(ledger_url, run_cli):
+    """`record` allows an id declared again once its first declaration is voided: so does the audit."""
+    _ledger(ledger_url)
+    lines = [
+        {"type": "CollateralRegistered", "id": "reg-1", "effective_date": "1996-07-01", "collateral": "new-press",
+         "kind": "equipment", "owner": "lpc", "location": "akron-oh", "value": "100.00"},
+        {"type": "EventVoided", "id": "void-reg-1", "effective_date": "1996-07-01", "event": "reg-1",
+         "reason": "wrong value"},
+        {"type": "CollateralRegistered", "id": "reg-2", "effective_date": "1996-07-01", "collateral": "new-press",
+         "kind": "equipment", "owner": "lpc", "location": "akron-oh", "value": "200.00"},
+        {"type": "CollateralValued", "id": "val-1", "effective_date": "1996-07-02", "collateral": "new-press",
+         "value": "150.00"},
+    ]
+    res = run_cli(["record", "-", "--db", ledger_url], input="".join(json.dumps(l) + "\n" for l in lines))
+    assert res.code == 0, res
+    res = run_cli(["audit", "--db", ledger_url])
+    assert res.code == 0, res
