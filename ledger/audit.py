@@ -151,18 +151,20 @@ class LogRules:
                 self.void_targets.append((rec.position, rec.event_id, name))
                 continue
             namespace = spec.ref or spec.declares
-            live = self._live((namespace, name)) or (namespace, name) in declares
-            if spec.ref and not live:
+            key = (namespace, name)
+            # a reference needs a declaration before it; whether that was voided is not judged here: within one
+            # batch `record` lets a line name what an earlier line of it declared, even if voided in between
+            if spec.ref and key not in self.declared and key not in declares:
                 raise AuditFailure(f"{where}: its field '{spec.json}' names {namespace} {name!r}, which no event "
-                                   "before it declares (or whose declaration was voided); the log was altered")
+                                   "before it declares; the log was altered")
             if spec.declares:
-                if live:
+                if self._live(key) or key in declares:
                     raise AuditFailure(f"{where}: declares {namespace} {name!r} again, while an earlier declaration "
                                        "still stands; the log was altered")
                 declares.append((namespace, name))
         if isinstance(ev, AgreementExecuted) and ev.terms is not None:
             for namespace, name, field in terms_refs(ev.terms):
-                if not (self._live((namespace, name)) or (namespace, name) in declares):
+                if (namespace, name) not in self.declared and (namespace, name) not in declares:
                     raise AuditFailure(f"{where}: its field '{field}' names {namespace} {name!r}, which no event "
                                        "before it declares; the log was altered")
         for key in declares:
