@@ -124,9 +124,11 @@ def parse_url(url: str) -> StoreUrl:
         if not dbname:
             raise UsageError(f"--db {_shown(url)}: no database name after the host")
         try:
-            port = parts.port or 5432
+            port = parts.port if parts.port is not None else 5432
         except ValueError:
-            raise UsageError(f"--db {_shown(url)}: the port must be a number from 1 to 65535") from None
+            port = 0
+        if not 1 <= port <= 65535:
+            raise UsageError(f"--db {_shown(url)}: the port must be a number from 1 to 65535")
         schemas = query.get("schema") or ["public"]
         schema = schemas[-1]
         if len(schemas) > 1 or not SCHEMA_NAME.fullmatch(schema):

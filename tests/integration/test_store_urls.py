@@ -85,7 +85,7 @@ def test_record_creates_a_schema_that_does_not_exist(run_cli):
             leftover.unlink()
 
 
-@pytest.mark.parametrize("port", ["99999", "abc", "0x10", "-1"])
+@pytest.mark.parametrize("port", ["99999", "abc", "0x10", "-1", "0", "65536"])
 def test_a_bad_port_is_exit_2(run_cli, port):
     res = run_cli(["balances", "--db", f"postgresql://postgres@127.0.0.1:{port}/test"])
     assert res.code == 2, res
