@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 
 from ledger import open_ledger
 from ledger.values import utc_now

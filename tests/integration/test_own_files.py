@@ -4,7 +4,6 @@ interrupted backup leaves no partial file (issue 19, item 7)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
 import sys
