@@ -13,7 +13,7 @@ from datetime import date, datetime
 import os
 import sqlite3
 from pathlib import Path
-from typing import IO, Any, Iterable, Sequence
+from typing import IO, Any, Iterable, Iterator, Sequence
 
 from ledger.errors import UsageError
 from ledger.events import Recorded
@@ -58,11 +58,55 @@ def projection_path(store: Store) -> Path:
     if override:
         return Path(override)
     loc = store.location
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cledger"
     if loc.backend == "sqlite":
         path = Path(loc.path)
+        if getattr(store, "read_only", False):
+            # nothing is written beside a read-only ledger: its read models live in the user's cache
+            import hashlib
+
+            key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+            return cache / f"sqlite-{path.name}-{key}.projections"
         return path.with_name(path.name + ".projections")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cledger"
     return cache / f"{loc.host}-{loc.port}-{loc.dbname}-{loc.schema}.projections"
+
+
+def remove_model_files(path: Path) -> None:
+    """Delete a projection file and its -wal and -shm (a cache of the log: it is made again)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def own_files(store: Store) -> list[Path]:
+    """Every file that is part of this ledger: a SQLite ledger with its -wal, -shm and -journal, and its read
+    models (wherever they are kept) with theirs. Nothing the ledger writes for a user may land on one."""
+    bases: list[Path] = []
+    if store.location.backend == "sqlite":
+        ledger = Path(store.location.path)
+        bases += [ledger, ledger.with_name(ledger.name + ".projections")]
+    bases.append(projection_path(store))
+    return [Path(f"{base}{suffix}") for base in bases for suffix in ("", "-wal", "-shm", "-journal")]
+
+
+def refuse_own_file(store: Store, target: str | os.PathLike, option: str) -> None:
+    """UsageError (exit 2) if `target` is one of the ledger's own files (by name, through links, or the same
+    file under another name)."""
+    from ledger.errors import printable
+
+    target = Path(target)
+    resolved = target.resolve()
+    for own in own_files(store):
+        same = own.resolve() == resolved
+        if not same and target.exists() and own.exists():
+            try:
+                same = os.path.samefile(target, own)
+            except OSError:
+                same = False
+        if same:
+            what = ("the ledger's own database" if store.location.backend == "sqlite" and own == Path(store.location.path)
+                    else f"one of the ledger's own files ({own.name})")
+            raise UsageError(f"{option} {printable(str(target))} is {what}; writing there would destroy it: "
+                             "name another file")
 
 
 class Ledger:
@@ -93,7 +137,14 @@ class Ledger:
             path = projection_path(self.store)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                self._model = ReadModel(path)
+                try:
+                    self._model = ReadModel(path)
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) or os.environ.get("CLEDGER_PROJECTIONS"):
+                        raise
+                    # the file is not a database any more (damaged): it is a cache of the log, made again
+                    remove_model_files(path)
+                    self._model = ReadModel(path)
             except OSError:
                 self._model = False  # a read-only place: answer from the fold
             except sqlite3.OperationalError as exc:
@@ -117,8 +168,20 @@ class Ledger:
         model = self.model
         if model is None:
             return 0
-        model.clear()
-        return model.catch_up(self.store, progress=progress)
+        try:
+            model.clear()
+            return model.catch_up(self.store, progress=progress)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                raise
+            # a damaged projection file: delete it and make it again from the log
+            model.close()
+            remove_model_files(model.path)
+            self._model = None
+            model = self.model
+            if model is None:
+                return 0
+            return model.catch_up(self.store, progress=progress)
 
     def __enter__(self) -> "Ledger":
         return self
@@ -159,6 +222,16 @@ class Ledger:
         events = self._cache[1]
         return events if stop is None else [e for e in events if e.position <= stop]
 
+    def event_bodies(self, where=None) -> Iterator[dict]:
+        """Every event in log order, in the input shape with its position, recorded time and actor; streamed
+        from the store a chunk at a time, so a long log is never held whole (`cledger events --json`); `where(recorded)`
+        keeps only the events it accepts."""
+        from ledger.recording import record_body
+
+        for r in self.store.read():
+            if where is None or where(r):
+                yield record_body(r.event, r.event_id, r.position, r.recorded_at, r.actor)
+
     def snapshot(self, known_at: datetime | date | str | None = None) -> Snapshot:
         k = _as_time(known_at)
         if not self.reference:
@@ -167,10 +240,13 @@ class Ledger:
             self.refresh()
             try:
                 model = self.model
-                if model is not None and model.position >= self.store.tail().position:
-                    return ReadModelSnapshot(model, self.store.position_known_at(k), k)
+                if model is not None:
+                    # each answer checks, in its own read transaction, that the models hold k; if not (being
+                    # made or rebuilt by another process), or if the file is damaged, the fold answers
+                    return ReadModelSnapshot(model, self.store.position_known_at(k), k,
+                                             fallback=lambda: ReplaySnapshot(self.store, k))
             except sqlite3.Error:
-                pass  # the read models are busy being made by another process: the fold gives the same answer
+                pass  # the read models cannot be opened: the fold gives the same answer
         return ReplaySnapshot(self.store, k)
 
     def liens(self, as_of=None, known_at=None):

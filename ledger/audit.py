@@ -63,6 +63,7 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None, *,
     expected = 1
     previous = GENESIS
     last_time = None
+    rules = LogRules()
     for version, topic, state, log in store.read_joined(stop=stop):
         where = f"position {expected}"
         if version != expected:
@@ -98,6 +99,7 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None, *,
         if last_time is not None and rec.recorded_at < last_time:
             raise AuditFailure(f"{where}: recorded time {body['recorded_at']} is earlier than the event before it")
         last_time = rec.recorded_at
+        rules.add(rec, where)
         previous = claimed
         if progress:
             progress(expected)
@@ -106,7 +108,105 @@ def verify_chain(store: Store, progress: Callable[[int], None] | None = None, *,
     if extra is not None and (stop is None or extra.position <= stop):
         raise AuditFailure(f"position {extra.position} (event {extra.event_id}): listed in cledger_log but the "
                            "stored event is missing; an event was deleted")
+    rules.finish(store, expected - 1)
     return expected - 1, previous
+
+
+class LogRules:
+    """The log's own rules, replayed event by event as `record` applied them: every id an event names was
+    declared (by a declaration not voided) before it, no id is declared twice unless its earlier declaration
+    was voided, a void names an earlier event; and `cledger_names` holds exactly the declarations."""
+
+    def __init__(self):
+        self.declared: dict[tuple[str, str], list[tuple[int, str]]] = {}  # -> (position, event id)
+        self.voids: list = []  # the void events so far (few), for `voided_ids`
+        self._voided: set[str] | None = set()
+        self.void_targets: list[tuple[int, str, str]] = []  # (position, void id, target id)
+        self.targets: set[str] = set()  # every id a void names
+
+    def _voided_now(self) -> set[str]:
+        from projections.context import voided_ids
+
+        if self._voided is None:
+            self._voided = voided_ids(self.voids)
+        return self._voided
+
+    def _live(self, key: tuple[str, str]) -> bool:
+        found = self.declared.get(key)
+        if not found:
+            return False
+        if not any(event_id in self.targets for _, event_id in found):
+            return True  # no void ever named its declaration (the common case: no need to judge the voids)
+        voided = self._voided_now()
+        return any(event_id not in voided for _, event_id in found)
+
+    def add(self, rec, where: str) -> None:
+        from ledger.events import EVENT, AgreementExecuted, EventVoided
+        from ledger.recording import names_of, terms_refs
+
+        ev = rec.event
+        declares = []
+        for spec, name in names_of(ev):
+            if spec.ref == EVENT:
+                self.void_targets.append((rec.position, rec.event_id, name))
+                continue
+            namespace = spec.ref or spec.declares
+            key = (namespace, name)
+            # a reference needs a declaration before it; whether that was voided is not judged here: within one
+            # batch `record` lets a line name what an earlier line of it declared, even if voided in between
+            if spec.ref and key not in self.declared and key not in declares:
+                raise AuditFailure(f"{where}: its field '{spec.json}' names {namespace} {name!r}, which no event "
+                                   "before it declares; the log was altered")
+            if spec.declares:
+                if self._live(key) or key in declares:
+                    raise AuditFailure(f"{where}: declares {namespace} {name!r} again, while an earlier declaration "
+                                       "still stands; the log was altered")
+                declares.append((namespace, name))
+        if isinstance(ev, AgreementExecuted) and ev.terms is not None:
+            for namespace, name, field in terms_refs(ev.terms):
+                if (namespace, name) not in self.declared and (namespace, name) not in declares:
+                    raise AuditFailure(f"{where}: its field '{field}' names {namespace} {name!r}, which no event "
+                                       "before it declares; the log was altered")
+        for key in declares:
+            self.declared.setdefault(key, []).append((rec.position, rec.event_id))
+        if isinstance(ev, EventVoided):
+            self.voids.append(rec)
+            self.targets.add(ev.event)
+            self._voided = None
+
+    def finish(self, store: Store, stop: int) -> None:
+        """The checks that need the whole log: void targets, and `cledger_names` against the declarations."""
+        from collections import Counter
+
+        for i in range(0, len(self.void_targets), 500):
+            part = self.void_targets[i:i + 500]
+            marks = ",".join("?" for _ in part)
+            found = dict(store._query(f"SELECT event_id, position FROM {store.q}cledger_log WHERE event_id IN "
+                                      f"({marks})", [t for _, _, t in part]))
+            for position, void_id, target in part:
+                if target not in found or int(found[target]) >= position:
+                    raise AuditFailure(f"position {position} (event {void_id}): voids event {target!r}, which is "
+                                       "not recorded before it; the log was altered")
+        expected = Counter((ns, name, position) for (ns, name), found in self.declared.items()
+                           for position, _ in found)
+        stored = Counter((ns, name, int(position)) for ns, name, position in store._query(
+            f"SELECT namespace, name, position FROM {store.q}cledger_names WHERE position <= ?", [stop]))
+        if stored != expected:
+            extra = sorted(stored - expected)
+            missing = sorted(expected - stored)
+            if missing:
+                ns, name, position = missing[0]
+                raise AuditFailure(f"cledger_names lacks {ns} {name!r}, declared at position {position}"
+                                   f"{f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''}: "
+                                   "the ledger's side table was altered")
+            ns, name, position = extra[0]
+            raise AuditFailure(f"cledger_names holds {ns} {name!r} at position {position}, which no event declares"
+                               f"{f' (and {len(extra) - 1} more)' if len(extra) > 1 else ''}: "
+                               "the ledger's side table was altered")
+        twice = store._query(f"SELECT event_id, COUNT(*) FROM {store.q}cledger_log WHERE position <= ? "
+                             "GROUP BY event_id HAVING COUNT(*) > 1 LIMIT 1", [stop])
+        if twice:
+            raise AuditFailure(f"event id {twice[0][0]!r} is in the log {twice[0][1]} times; the log was altered")
 
 
 def check_head(store: Store, digest: str) -> None:
@@ -133,10 +233,51 @@ def audit_dates(snapshot, model) -> list[date]:
     return sorted(dates)
 
 
-def compare_models(stored, rebuilt) -> None:
+def check_horizon(model, store: Store) -> None:
+    """`rm_horizon` depends on where each catch-up's chunks ended, so it is derived, not compared: each row
+    must hold the latest effective date of the log up to its position, and the last chunk must have one."""
+    rows = model.db.execute("SELECT position, effective FROM rm_horizon ORDER BY position").fetchall()
+    tracked = model.db.execute("SELECT position FROM rm_tracking WHERE name = 'log'").fetchone()[0]
+    if tracked and (not rows or rows[-1][0] != tracked):
+        raise AuditFailure(f"the stored read models differ from a rebuild from the log in rm_horizon: no row for "
+                           f"position {tracked}, where they stand; run `cledger rebuild`")
+    latest = ""
+    log = _effective_dates(store, rows[-1][0] if rows else 0)
+    for position, effective in rows:
+        for at, day in log:
+            latest = max(latest, day)
+            if at >= position:
+                break
+        if effective != latest:
+            raise AuditFailure(f"the stored read models differ from a rebuild from the log in rm_horizon: stored "
+                               f"{(position, effective)!r}, the log's latest effective date by then is {latest!r}; "
+                               "run `cledger rebuild`")
+
+
+def _effective_dates(store: Store, stop: int, chunk: int = 50_000):
+    """(position, effective date) of the log up to `stop`, streamed: two columns of cledger_log."""
+    after = 0
+    while after < stop:
+        rows = store._query(f"SELECT position, effective_date FROM {store.q}cledger_log WHERE position > ? "
+                            "AND position <= ? ORDER BY position LIMIT ?", [after, stop, chunk])
+        if not rows:
+            return
+        for position, day in rows:
+            yield int(position), day
+        after = int(rows[-1][0])
+
+
+def compare_models(stored, rebuilt, store: Store | None = None) -> None:
     """Every table of the stored read models must hold exactly the rows a rebuild from the log gives."""
     from projections.readmodel import FACT_TABLES
 
+    ours = stored.db.execute("SELECT position, chain, version FROM rm_tracking WHERE name = 'log'").fetchone()
+    theirs = rebuilt.db.execute("SELECT position, chain, version FROM rm_tracking WHERE name = 'log'").fetchone()
+    if ours != theirs:
+        raise AuditFailure(f"the stored read models differ from a rebuild from the log in rm_tracking: stored "
+                           f"{ours!r}, rebuilt {theirs!r}; run `cledger rebuild`")
+    if store is not None:
+        check_horizon(stored, store)
     for table in (*FACT_TABLES, "rm_breaches", "rm_voids"):
         columns = ", ".join(c.name for c in rebuilt.db[table].columns)
         query = f"SELECT {columns} FROM {table} ORDER BY {columns}"
@@ -187,10 +328,18 @@ def audit(store: Store, *, expect_head: str | None = None, progress=None, model=
                                    f"rebuild {rebuilt.position}: events are missing")
             compared = False
             if model is not None:
-                model.catch_up(store, stop=tail)
-                if model.position == rebuilt.position:
-                    compare_models(model, rebuilt)
-                    compared = True
+                import sqlite3
+
+                try:
+                    model.catch_up(store, stop=tail)
+                    if model.position == rebuilt.position:
+                        compare_models(model, rebuilt, store)
+                        compared = True
+                except sqlite3.DatabaseError as exc:
+                    if isinstance(exc, sqlite3.OperationalError) and "malformed" not in str(exc):
+                        raise
+                    raise AuditFailure(f"the stored read models in {model.path} cannot be read ({exc}): "
+                                       "run `cledger rebuild`") from None
             digests = _digests(store, rebuilt, position)
         finally:
             rebuilt.close()

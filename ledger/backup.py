@@ -18,10 +18,15 @@ to still extend the copy's head digest (the copy is a prefix of the log).
 
 from __future__ import annotations
 
+import glob
 import os
+import signal
 import sqlite3
+import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import attrs
 
@@ -45,22 +50,29 @@ class BackupResult:
 
 def backup(store: Store, target: str | os.PathLike) -> BackupResult:
     """Copy the ledger behind `store` into the new SQLite file `target` and verify the copy."""
-    from ledger.audit import check_head, verify_chain
-
     target = Path(target)
     if target.exists() or target.is_symlink():
         raise UsageError(f"{target} already exists: a backup never overwrites a file; name a new one")
     if not target.parent.is_dir():
         raise UsageError(f"cannot write {target}: the folder {target.parent} does not exist")
-    if store.location.backend == "sqlite" and target.resolve() == Path(store.location.path).resolve():
-        raise UsageError(f"{target} is the ledger itself")
+    from ledger.api import refuse_own_file
+
+    refuse_own_file(store, target, "the backup")  # the ledger, its -wal/-shm (even if absent now), its read models
+    _remove_stale_partials(target)
     partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+    with _signals_unwind():
+        return _backup_into(store, target, partial)
+
+
+def _backup_into(store: Store, target: Path, partial: Path) -> BackupResult:
+    from ledger.audit import check_head, verify_chain
+
     try:
         if store.location.backend == "sqlite":
             _copy_sqlite(store, partial)
         else:
             _copy_postgres(store, partial)
-        with open_store(f"sqlite:///{partial}") as copy:
+        with open_store("sqlite:///" + quote(str(partial))) as copy:
             position, chain = verify_chain(copy)
         _settle(partial)
         _publish(partial, target)
@@ -69,11 +81,53 @@ def backup(store: Store, target: str | os.PathLike) -> BackupResult:
     except sqlite3.Error as exc:
         raise StoreUnavailable(f"could not write the backup {target}: {exc}") from None
     finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
+        for suffix in PARTIAL_SUFFIXES:
             Path(f"{partial}{suffix}").unlink(missing_ok=True)
     head = f"{position}:{chain}"
     check_head(store, head)
     return BackupResult(target, position, head)
+
+
+PARTIAL_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+@contextmanager
+def _signals_unwind():
+    """SIGTERM and SIGHUP end the backup by raising SystemExit (SIGINT already raises KeyboardInterrupt), so its
+    `finally` removes the partial file instead of the process vanishing with it left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Partial files of earlier backups to this name whose process is gone (killed outright, SIGKILL)."""
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.partial"):
+        pid = stale.name[len(target.name) + 2:].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        for suffix in PARTIAL_SUFFIXES:
+            Path(f"{stale}{suffix}").unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _copy_sqlite(store: Store, partial: Path) -> None:
@@ -101,7 +155,7 @@ def _copy_sqlite(store: Store, partial: Path) -> None:
 
 
 def _copy_postgres(store: Store, partial: Path) -> None:
-    with open_store(f"sqlite:///{partial}", create=True):
+    with open_store("sqlite:///" + quote(str(partial)), create=True):
         pass  # the SQLite ledger's tables, indexes and triggers, exactly as `record` makes them
     dest = sqlite3.connect(partial, isolation_level=None)
     try:

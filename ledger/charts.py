@@ -116,7 +116,7 @@ def sample_days(snapshot, start: date, end: date) -> list[date]:
             days.add(day)
     for breach in snapshot.defaults(end).breaches:
         for day in (breach.since, breach.event_of_default_from):
-            if start < day <= end:
+            if day is not None and start < day <= end:
                 days.add(day)
     return sorted(days)
 
@@ -292,7 +292,7 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_k
     avail = tuple(_cents(a.availability) if a.classes else None for a in availability)
     bb_principal = tuple(_cents(a.principal) if a.classes else None for a in availability)
 
-    stop = end + timedelta(days=1)
+    stop = _day_after(end)
     status = stretches(days, [d.status if d.status != "none" else None for d in defaults], stop)
 
     final = snapshot.defaults(end)
@@ -401,7 +401,7 @@ def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = 
             moves.setdefault(ev.collateral, []).append(
                 Mark(ev.effective_date, "moves", "move", f"→ {ev.to}", rec.event_id, clauses))
 
-    stop = end + timedelta(days=1)
+    stop = _day_after(end)
     by_day = [{c.collateral: c for c in answer.collateral} for answer in answers]
     rows = []
     for name in shown:
@@ -483,7 +483,7 @@ def _date_axis(ax, start: date, end: date) -> None:
         locator = mdates.AutoDateLocator(minticks=5, maxticks=14)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlim(start, end + timedelta(days=1))
+    ax.set_xlim(start, _day_after(end))
 
 
 def _steps(days: Sequence[date], values: Sequence[int | None], stop: date):
@@ -651,7 +651,7 @@ def draw_timeline(data: Timeline):
     """The timeline as a matplotlib Figure (not yet saved)."""
     from matplotlib.lines import Line2D
 
-    stop = data.end + timedelta(days=1)
+    stop = _day_after(data.end)
     breaches, hidden_breaches = list(data.breaches[:MAX_BREACHES]), max(0, len(data.breaches) - MAX_BREACHES)
     marks = list(data.marks)
     hidden_marks = max(0, len(marks) - MAX_MARKS)
@@ -875,6 +875,13 @@ def png_bytes(fig) -> bytes:
     return buffer.getvalue()
 
 
+def _day_after(day: date) -> date:
+    """The exclusive end of a range ending on `day`; the calendar's last day ends the range at itself."""
+    from ledger.values import add_days
+
+    return add_days(day, 1) or day
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     from ledger.files import replaced_atomically
 
@@ -923,7 +930,10 @@ def write_chart(lg, chart: str, start: date, end: date, known_at: datetime, out:
     """Draw `chart` for the ledger `lg` as known at `known_at` and write it to `out` (a .png)."""
     from ledger.progress import progress_bar
 
+    from ledger.api import refuse_own_file
+
     path = check_out_path(out)
+    refuse_own_file(lg.store, path, "--out")  # never over the ledger, its -wal/-shm or its read models
     snapshot = lg.snapshot(known_at)
     total = len(sample_days(snapshot, start, end)) if start <= end else 0
     with progress_bar(f"drawing the {chart} chart", total, min_total=300) as advance:

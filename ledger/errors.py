@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 
+import re
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control and escape characters written out as Python would (`\\x1b`)."""
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
 
     exit_code = 4
+
+    def __str__(self) -> str:
+        # whatever the input held, a message never moves the cursor, retitles the window or clears the screen
+        return printable(super().__str__())
 
 
 class InputError(LedgerError):

@@ -225,7 +225,7 @@ def build_tables(snapshot, as_of: date, *, head: str | None = None) -> list[Tabl
     breach_rows, breach_events = [], []
     for b in defaults.breaches:
         breach_rows.append({"breach": b.breach, "rule": b.rule, "clause": b.clause, "since": b.since.isoformat(),
-                            "event_of_default_from": b.event_of_default_from.isoformat(), "state": b.state,
+                            "event_of_default_from": b.event_of_default_from.isoformat() if b.event_of_default_from else None, "state": b.state,
                             "open": int(b.state in ("default", "event-of-default")), "detail": b.detail})
         for event_id in b.events:
             breach_events.append({"breach": b.breach, "event": event_id})
@@ -367,16 +367,26 @@ def csv_cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool) -> None:
+def write_csv(tables: Iterable[Table], folder: Path, *, replace: bool, ledger_store=None) -> None:
     """One UTF-8 CSV file per table (with a BOM, so spreadsheets read § and → right), header first."""
     tables = list(tables)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--csv {folder} is a file; name a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from ledger.errors import StoreUnavailable, printable
+
+        raise StoreUnavailable(f"cannot write {printable(str(folder))}: {exc.strerror or exc}") from None
     existing = [t.name + ".csv" for t in tables if (folder / f"{t.name}.csv").exists()]
     if existing and not replace:
         raise UsageError(f"{folder} already holds {', '.join(existing[:3])}"
                          f"{' …' if len(existing) > 3 else ''}; choose another folder or pass --replace")
+    for t in tables:
+        if ledger_store is not None:
+            from ledger.api import refuse_own_file
+
+            refuse_own_file(ledger_store, folder / f"{t.name}.csv", "--csv")
     for t in tables:
         with replaced_atomically(folder / f"{t.name}.csv", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
@@ -390,7 +400,10 @@ def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_d
     """Write the answers as of `as_of`, as known at `known_at`, to a SQLite file or a folder of CSV files."""
     if (out is None) == (csv_dir is None):
         raise UsageError("give either --out FILE.db or --csv DIR")
+    from ledger.api import refuse_own_file
+
     if out is not None:
+        refuse_own_file(lg.store, out, "--out")
         _target_checks(Path(out), replace, ledger_db)
     snapshot = lg.snapshot(known_at)
     known = snapshot.ctx.known
@@ -399,7 +412,7 @@ def export(lg, as_of: date, known_at: datetime, *, out: str | None = None, csv_d
         write_sqlite(tables, Path(out))
         target, fmt = out, "sqlite"
     else:
-        write_csv(tables, Path(csv_dir), replace=replace)
+        write_csv(tables, Path(csv_dir), replace=replace, ledger_store=lg.store)
         target, fmt = csv_dir, "csv"
     through = f"{known[-1].position} at {iso_time(known[-1].recorded_at)}" if known else None
     return ExportResult(str(target), fmt, as_of, known_at, through, {t.name: len(t.rows) for t in tables})

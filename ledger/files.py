@@ -19,18 +19,30 @@ def readable(path: str) -> None:
 @contextmanager
 def temporary_beside(path: Path) -> Iterator[str]:
     """A fresh temporary name in `path`'s folder; on success it replaces `path`, on failure it is removed."""
+    from ledger.errors import StoreUnavailable, printable
+
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # a read-only folder or mount, a full disk: the target cannot be written (exit 3)
+        raise StoreUnavailable(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         yield tmp
         readable(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        _remove(tmp)
+        raise StoreUnavailable(f"cannot write {printable(str(path))}: {exc.strerror or exc}") from None
     except BaseException:
-        for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
-            if os.path.exists(leftover):
-                os.unlink(leftover)
+        _remove(tmp)
         raise
+
+
+def _remove(tmp: str) -> None:
+    for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
+        if os.path.exists(leftover):
+            os.unlink(leftover)
 
 
 @contextmanager

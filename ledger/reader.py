@@ -7,6 +7,7 @@ refused at parse time, so a binary float never reaches an amount.
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
@@ -56,18 +57,19 @@ def _no_constant(text: str):
     raise _Refused(f"{text} is not a number the ledger accepts")
 
 
-class _Flag:
-    bad_number = False
+# Whether the line being parsed held a refused number: per thread, since the decoder's hooks run in the thread
+# that parses and two threads may record at once (a class attribute let one thread's reset hide another's float).
+_FLAG = threading.local()
 
 
 def _fraction(text: str):
-    _Flag.bad_number = True
+    _FLAG.bad_number = True
     return _Fraction(text)
 
 
 def _int_checked(text: str):
     if len(text) > MAX_INT_DIGITS:
-        _Flag.bad_number = True
+        _FLAG.bad_number = True
         return _Huge(text)
     return int(text)
 
@@ -117,7 +119,7 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
     if "\x00" in text:
         raise InputError("the line contains a NUL character", line=line)
     try:
-        _Flag.bad_number = False
+        _FLAG.bad_number = False
         obj = _DECODER.decode(text)
     except _Refused as exc:
         raise InputError(str(exc), line=line) from None
@@ -127,7 +129,7 @@ def parse_json_object(text: str | bytes, line: int) -> dict[str, Any]:
         raise InputError(f"not valid JSON: {exc.msg} at column {exc.colno}", line=line) from None
     if not isinstance(obj, dict):
         raise InputError("expected a JSON object (one event a line)", line=line)
-    bad = _find_bad_number(obj) if _Flag.bad_number else None
+    bad = _find_bad_number(obj) if _FLAG.bad_number else None
     if bad:
         field, number = bad
         shown = number if len(number) <= 40 else number[:37] + "..."

@@ -91,6 +91,7 @@ def record(store: Store, incoming: Sequence[Incoming], *, actor: str | None = No
     """Append the batch in one transaction, or refuse it whole with an InputError."""
     if not incoming:
         return RecordResult((), ())
+    store.refuse_if_read_only()
     actor = actor or default_actor()
     import gc
 
@@ -264,19 +265,11 @@ class _Plan:
 
     def _check_terms_refs(self, inc, known_names, voided_positions, batch_names) -> None:
         terms = inc.event.terms
-        refs: list[tuple[str, str, str]] = []
-        if terms.lender:
-            refs.append(("party", terms.lender, "terms.lender"))
         for i, r in enumerate(terms.restricted_collateral or ()):
             if r.rule not in ("cit-location", "protected-location-out"):
                 raise InputError(f"rule {r.rule!r} is not a location rule; expected cit-location or "
                                  "protected-location-out", line=inc.line, field=f"terms.restricted_collateral[{i}].rule")
-            refs.append(("party", r.holder, f"terms.restricted_collateral[{i}].holder"))
-            refs += [("location", l, f"terms.restricted_collateral[{i}].locations") for l in r.locations]
-        for key in ("protected_locations", "ineligible_locations"):
-            refs += [("location", l, f"terms.{key}") for l in (getattr(terms, key) or ())]
-        refs += [("facility", f, "terms.borrowing_base_facilities") for f in (terms.borrowing_base_facilities or ())]
-        refs += [("party", c.borrower, f"terms.caps[{i}].borrower") for i, c in enumerate(terms.caps or ()) if c.borrower]
+        refs = terms_refs(terms)
         for key in ("self_curing",):
             for rule in getattr(terms, key) or ():
                 if rule not in RULE_IDS:
@@ -584,6 +577,26 @@ def _names_of(event: Event) -> Iterable:
         spec = FieldSpec("allocations", "apply.facility", "id", "facility", None, False, None)
         for step in event.allocations:
             yield spec, step.facility
+
+
+def terms_refs(terms) -> list[tuple[str, str, str]]:
+    """The (namespace, name, field) of every id that an agreement's terms name."""
+    refs: list[tuple[str, str, str]] = []
+    if terms.lender:
+        refs.append(("party", terms.lender, "terms.lender"))
+    for i, r in enumerate(terms.restricted_collateral or ()):
+        refs.append(("party", r.holder, f"terms.restricted_collateral[{i}].holder"))
+        refs += [("location", l, f"terms.restricted_collateral[{i}].locations") for l in r.locations]
+    for key in ("protected_locations", "ineligible_locations"):
+        refs += [("location", l, f"terms.{key}") for l in (getattr(terms, key) or ())]
+    refs += [("facility", f, "terms.borrowing_base_facilities") for f in (terms.borrowing_base_facilities or ())]
+    refs += [("party", c.borrower, f"terms.caps[{i}].borrower") for i, c in enumerate(terms.caps or ()) if c.borrower]
+    return refs
+
+
+def names_of(event: Event) -> Iterable:
+    """(spec, name) of every id an event declares or refers to (its field spec says which)."""
+    return _names_of(event)
 
 
 def _declaring(namespace: str) -> str:

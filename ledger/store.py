@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import sqlite3
 import uuid
 from datetime import datetime
@@ -87,33 +89,103 @@ class StoreUrl:
     password: str = ""
     dbname: str = ""
     schema: str = "public"
+    read_only: bool = False  # sqlite:///file.db?mode=ro: answers and audits, never records
+
+
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SQLITE_MODES = {"ro": True, "rw": False, "rwc": False}
+
+
+def _shown(text: str) -> str:
+    """A user's text in a message: quoted, with control and escape characters written out (repr-style)."""
+    return repr(text)
 
 
 def parse_url(url: str) -> StoreUrl:
-    """`sqlite:///relative.db`, `sqlite:////abs/path.db`, `postgresql://user@host:port/db?schema=s`."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):]
-        if not path:
-            raise UsageError(f"--db {url}: no file named after sqlite:///")
-        return StoreUrl("sqlite", path=path)
+    """`sqlite:///relative.db`, `sqlite:////abs/path.db` (optionally `?mode=ro`), a plain path (a SQLite file),
+    `postgresql://user@host:port/db?schema=s`."""
+    if url.startswith("sqlite:"):
+        if not url.startswith("sqlite:///"):
+            raise UsageError(f"--db {_shown(url)}: expected sqlite:///path/to/file.db (three slashes)")
+        rest = url[len("sqlite:///"):]
+        path, _, query = rest.partition("?")
+        read_only = _sqlite_query(url, query)
+        return StoreUrl("sqlite", path=_sqlite_path(url, path), read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
         parts = urlparse(url)
-        query = parse_qs(parts.query)
-        dbname = parts.path.lstrip("/")
+        try:
+            query = parse_qs(parts.query, strict_parsing=bool(parts.query))
+        except ValueError:
+            raise UsageError(f"--db {_shown(url)}: the query string is not name=value pairs") from None
+        unknown = sorted(set(query) - {"schema"})
+        if unknown:
+            raise UsageError(f"--db {_shown(url)}: unknown option {_shown(unknown[0])} in the URL; only ?schema=NAME")
+        dbname = unquote(parts.path.lstrip("/"))
         if not dbname:
-            raise UsageError(f"--db {url}: no database name after the host")
+            raise UsageError(f"--db {_shown(url)}: no database name after the host")
+        try:
+            port = parts.port if parts.port is not None else 5432
+        except ValueError:
+            port = 0
+        if not 1 <= port <= 65535:
+            raise UsageError(f"--db {_shown(url)}: the port must be a number from 1 to 65535")
+        schemas = query.get("schema") or ["public"]
+        schema = schemas[-1]
+        if len(schemas) > 1 or not SCHEMA_NAME.fullmatch(schema):
+            raise UsageError(f"--db {_shown(url)}: schema {_shown(schema)} is not a plain name (lower-case "
+                             "letters, digits and _, not starting with a digit, at most 63 characters)")
         return StoreUrl(
             "postgres",
             host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
+            port=port,
             user=unquote(parts.username or os.environ.get("PGUSER", "postgres")),
             password=unquote(parts.password or ""),
             dbname=dbname,
-            schema=(query.get("schema") or ["public"])[0],
+            schema=schema,
         )
+    if "://" not in url and url.strip():
+        return StoreUrl("sqlite", path=_sqlite_path(url, url))  # a plain path is a SQLite file
     raise UsageError(
-        f"--db {url!r}: expected sqlite:///path/to/file.db or postgresql://user@host:port/dbname"
+        f"--db {_shown(url)}: expected sqlite:///path/to/file.db (or a plain path) or "
+        "postgresql://user@host:port/dbname"
     )
+
+
+def _sqlite_path(url: str, path: str) -> str:
+    if not path:
+        raise UsageError(f"--db {_shown(url)}: no file named after sqlite:///")
+    if path == ":memory:" or path.startswith("file::memory:") or "mode=memory" in path:
+        raise UsageError(f"--db {_shown(url)}: an in-memory database keeps nothing once the command ends; "
+                         "a ledger needs a file")
+    return unquote(path)
+
+
+def _sqlite_query(url: str, query: str) -> bool:
+    """The one option a SQLite URL may carry, `mode=ro` (or rw, rwc); anything else is refused, not made part of
+    the file name. Returns whether the ledger is opened read-only."""
+    if not query:
+        return False
+    try:
+        options = parse_qs(query, strict_parsing=True)
+    except ValueError:
+        raise UsageError(f"--db {_shown(url)}: the query string is not name=value pairs") from None
+    unknown = sorted(set(options) - {"mode"})
+    if unknown:
+        raise UsageError(f"--db {_shown(url)}: unknown option {_shown(unknown[0])} in a SQLite URL; only ?mode=ro")
+    mode = options["mode"][-1]
+    if mode == "memory":
+        raise UsageError(f"--db {_shown(url)}: an in-memory database keeps nothing once the command ends; "
+                         "a ledger needs a file")
+    if mode not in SQLITE_MODES or len(options["mode"]) > 1:
+        raise UsageError(f"--db {_shown(url)}: mode {_shown(mode)} is not one of ro, rw, rwc")
+    return SQLITE_MODES[mode]
+
+
+def quoted_schema(schema: str) -> str:
+    """The schema as a quoted SQL identifier, quoted by the driver (psycopg.sql.Identifier), with its dot."""
+    from psycopg.sql import Identifier
+
+    return Identifier(schema).as_string(None) + "."
 
 
 # ---------------------------------------------------------------- recorders
@@ -164,9 +236,11 @@ def _postgres_recorder_class():
 
         def __init__(self, datastore, *, events_table_name: str = "cledger_events"):
             super().__init__(datastore, events_table_name=events_table_name)
+            from psycopg.sql import Identifier
+
             schema = self.datastore.schema
-            q = f'"{schema}".'
-            self.sql_create_statements.insert(0, SQL(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            q = quoted_schema(schema)
+            self.sql_create_statements.insert(0, SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(schema)))
             for statement in _side_table_statements(q):
                 self.sql_create_statements.append(SQL(statement))
             self.sql_create_statements.append(SQL(
@@ -222,30 +296,40 @@ class Store:
     # -- opening
 
     def _open_sqlite(self, create: bool) -> None:
-        path = Path(self.location.path)
+        loc = self.location
+        path = Path(loc.path)
         if not path.exists():
-            if not create:
-                raise StoreUnavailable(f"no ledger at {path}: record events first (cledger record FILE)")
+            if not create or loc.read_only:
+                raise StoreUnavailable(f"no ledger at {_shown(str(path))}: record events first (cledger record FILE)")
             if not path.parent.exists():
-                raise StoreUnavailable(f"cannot create {path}: the folder {path.parent} does not exist")
-        elif not create:
-            if not _has_sqlite_ledger(path):
-                raise StoreUnavailable(f"{path} is not a ledger (no event table)")
-        if create and path.exists() and not os.access(path, os.W_OK):
-            raise StoreUnavailable(f"{path} is read-only: cannot record")
+                raise StoreUnavailable(f"cannot create {_shown(str(path))}: the folder {_shown(str(path.parent))} "
+                                       "does not exist")
+        self.read_only = loc.read_only or (path.exists() and not _writable(path))
+        uri = path.resolve().as_uri()
+        if self.read_only:
+            uri = _read_only_uri(path)
+        elif path.exists() and not create and not _has_sqlite_ledger(_read_only_uri(path), path):
+            raise StoreUnavailable(f"{_shown(str(path))} is not a ledger (no event table)")
+        if self.read_only and not _has_sqlite_ledger(uri, path):
+            raise StoreUnavailable(f"{_shown(str(path))} is not a ledger (no event table)")
         self.q = ""
         self.param = "?"
-        self.datastore = SQLiteDatastore(str(path), lock_timeout=int(os.environ.get("CLEDGER_LOCK_TIMEOUT", "10")))
+        self.datastore = SQLiteDatastore(uri, lock_timeout=int(os.environ.get("CLEDGER_LOCK_TIMEOUT", "10")))
+        if self.read_only:
+            # the library turns a file's journal to WAL on first connect: a write, which a read-only file refuses
+            self.datastore.pool.is_journal_mode_wal = True
         self.recorder = LedgerSQLiteRecorder(self.datastore, events_table_name="stored_events")
         self.events_table = "stored_events"
-        if create:
+        if create and not self.read_only:
             self._guard(self.recorder.create_table)
 
     def _open_postgres(self, create: bool) -> None:
         from eventsourcing.postgres import PostgresDatastore
 
+        self.read_only = False  # the server's grants decide; a refused write says so
         loc = self.location
-        self.q = f'"{loc.schema}".'
+        self._resolve_host(loc)
+        self.q = quoted_schema(loc.schema)
         self.param = "%s"
         self.datastore = PostgresDatastore(
             dbname=loc.dbname, host=loc.host, port=loc.port, user=loc.user, password=loc.password,
@@ -254,7 +338,7 @@ class Store:
         )
         self.events_table = "cledger_events"
         try:
-            exists = self._query_one(f"SELECT to_regclass('{self.q}cledger_log') IS NOT NULL")[0]
+            exists = self._query_one("SELECT to_regclass(?) IS NOT NULL", [f"{self.q}cledger_log"])[0]
         except StoreUnavailable as exc:
             raise StoreUnavailable(f"PostgreSQL at {loc.host}:{loc.port} (database {loc.dbname}): {exc}") from None
         if not exists and not create:
@@ -265,6 +349,19 @@ class Store:
         else:
             self._guard(self.datastore.register_type_adapters)
 
+    @staticmethod
+    def _resolve_host(loc: StoreUrl) -> None:
+        """A host name that does not resolve is said at once (the driver would wait out its timeout first)."""
+        if loc.host.startswith("/"):
+            return  # a Unix socket folder
+        try:
+            socket.getaddrinfo(loc.host, loc.port, type=socket.SOCK_STREAM)
+        except socket.gaierror:
+            raise StoreUnavailable(f"PostgreSQL host {_shown(loc.host)} was not found (the name does not resolve): "
+                                   "check the host in --db") from None
+        except (UnicodeError, ValueError):
+            raise UsageError(f"--db: {_shown(loc.host)} is not a host name") from None
+
     def _create_postgres_tables(self) -> None:
         """Create the tables, one creator at a time.
 
@@ -273,6 +370,7 @@ class Store:
         its own, and whoever waited for it finds the tables made.
         """
         import psycopg
+        import psycopg.sql
 
         loc = self.location
         try:
@@ -283,7 +381,12 @@ class Store:
                                    f"{str(exc).strip()}") from None
         with lock:
             lock.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"cledger-create:{loc.schema}"])
-            exists = self._query_one(f"SELECT to_regclass('{self.q}cledger_log') IS NOT NULL")[0]
+            # a new schema is made first: the library creates its composite type before its other statements
+            try:
+                lock.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(loc.schema)))
+            except psycopg.Error as exc:
+                raise StoreUnavailable(f"cannot create schema {loc.schema} in {loc.dbname}: {str(exc).strip()}") from None
+            exists = self._query_one("SELECT to_regclass(?) IS NOT NULL", [f"{self.q}cledger_log"])[0]
             self._guard(self.datastore.register_type_adapters if exists else self.recorder.create_table)
 
     def close(self) -> None:
@@ -467,8 +570,14 @@ class Store:
 
     # -- writing
 
+    def refuse_if_read_only(self) -> None:
+        if self.read_only:
+            why = "opened with ?mode=ro" if self.location.read_only else "the file or its folder cannot be written"
+            raise StoreUnavailable(f"the ledger {_shown(self.location.path)} is read-only ({why}): cannot record")
+
     def append(self, stored: list[StoredEvent], log_rows: list[tuple], name_rows: list[tuple]) -> None:
         """Insert one batch in one transaction; IntegrityError means another writer took the position."""
+        self.refuse_if_read_only()
         self._guard(self.recorder.insert_events, stored, log_rows=log_rows, name_rows=name_rows)
 
 
@@ -479,15 +588,38 @@ def _plain(text: str) -> str:
     return text
 
 
-def _has_sqlite_ledger(path: Path) -> bool:
+def _writable(path: Path) -> bool:
+    """Whether a ledger file can be written: the file, and its folder (for the -wal and -shm files)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _read_only_uri(path: Path) -> str:
+    """A read-only SQLite URI for the file. On a read-only mount with no -wal/-shm beside it, SQLite cannot
+    open a WAL file even for reading unless it is told the file cannot change (`immutable=1`): true there."""
+    uri = path.resolve().as_uri() + "?mode=ro"
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        conn = sqlite3.connect(uri, uri=True, timeout=5)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        if not _writable(path):
+            return uri + "&immutable=1"
+    except sqlite3.Error:
+        pass  # not a database: said below, by the caller's check
+    return uri
+
+
+def _has_sqlite_ledger(uri: str, path: Path) -> bool:
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=5)
         try:
             row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='cledger_log'").fetchone()
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        raise StoreUnavailable(f"{path} could not be opened: {exc}") from None
+        raise StoreUnavailable(f"{_shown(str(path))} could not be opened: {exc}") from None
     return row is not None
 
 

@@ -173,7 +173,8 @@ def defaults_table(answer) -> list:
         if b.ended_on is not None:
             text += f"\n{b.state} on {b.ended_on.isoformat()}" + (f" by {safe(b.ended_by)}" if b.ended_by else
                                                                   " (self-cure: the facts that caused it ended)")
-        t.add_row(b.since.isoformat(), text, f"{styled(b.state)}\nEoD from {b.event_of_default_from.isoformat()}")
+        eod = b.event_of_default_from.isoformat() if b.event_of_default_from else "never"
+        t.add_row(b.since.isoformat(), text, f"{styled(b.state)}\nEoD from {eod}")
     return [t]
 
 

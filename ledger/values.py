@@ -16,14 +16,18 @@ from decimal import ROUND_HALF_EVEN, Decimal
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1e15")  # a quadrillion: beyond any facility, catches runaway input
 
-_AMOUNT_RE = re.compile(r"^[0-9]+(\.[0-9]{1,2})?$")
-_RATE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_AMOUNT_RE = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
+_RATE_RE = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIME_RE = re.compile(
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
 )
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-/#*]{0,127}$")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-/#*]{0,127}")
+# every pattern above is used with fullmatch: `$` would also match before a final newline ("f1\n")
+# C0 controls but tab and newline (a spreadsheet cell may hold several lines: a description), so also CR,
+# DEL, C1, and the bidirectional overrides and isolates that can make text display other than it reads
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class ValueProblem(ValueError):
@@ -80,8 +84,8 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
         raise ValueProblem(f"expected an amount (a decimal string like \"418118.00\"), got {_show(value)}")
     if isinstance(value, int):
         amount = Decimal(value)
-    elif isinstance(value, str):
-        if not _AMOUNT_RE.match(value):
+    elif type(value) is str:  # not a subclass: the reader's stand-in for a refused JSON number is one
+        if not _AMOUNT_RE.fullmatch(value):
             raise ValueProblem(
                 f"expected an amount of plain digits with at most two decimal places, got {value!r}"
             )
@@ -101,7 +105,7 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> Decimal:
 
 def parse_rate(value: object) -> str:
     """An advance rate as a decimal string between 0 and 1, kept as given (it is echoed)."""
-    if not isinstance(value, str) or not _RATE_RE.match(value):
+    if not isinstance(value, str) or not _RATE_RE.fullmatch(value):
         raise ValueProblem(f"expected a rate as a decimal string like \"0.50\", got {_show(value)}")
     if not Decimal(value) <= 1:
         raise ValueProblem(f"a rate must be between 0 and 1, got {value!r}")
@@ -110,7 +114,7 @@ def parse_rate(value: object) -> str:
 
 def parse_date(value: object) -> date:
     """An ISO calendar date, YYYY-MM-DD, that exists."""
-    if not isinstance(value, str) or not _DATE_RE.match(value):
+    if not isinstance(value, str) or not _DATE_RE.fullmatch(value):
         raise ValueProblem(f"expected a date as YYYY-MM-DD, got {_show(value)}")
     try:
         return date.fromisoformat(value)
@@ -120,7 +124,7 @@ def parse_date(value: object) -> date:
 
 def parse_time(value: object) -> datetime:
     """An ISO timestamp with an explicit offset, returned as aware UTC."""
-    if not isinstance(value, str) or not _TIME_RE.match(value):
+    if not isinstance(value, str) or not _TIME_RE.fullmatch(value):
         raise ValueProblem(
             f"expected a timestamp with an offset like 1996-03-14T09:00:00+00:00, got {_show(value)}"
         )
@@ -128,12 +132,15 @@ def parse_time(value: object) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueProblem(f"{value!r} is not a valid timestamp") from None
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueProblem(f"{value!r} falls outside the calendar in UTC (before year 1 or after 9999)") from None
 
 
 def parse_known_at(value: str) -> datetime:
     """A query's knowledge time: a timestamp with offset, or a bare date meaning the end of that day, UTC."""
-    if _DATE_RE.match(value):
+    if _DATE_RE.fullmatch(value):
         day = parse_date(value)
         return datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=timezone.utc)
     return parse_time(value)
@@ -141,7 +148,7 @@ def parse_known_at(value: str) -> datetime:
 
 def parse_id(value: object) -> str:
     """A short id chosen by the user (`lpc`, `cit-lien-1`, `press-0042`)."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
         raise ValueProblem(
             "expected a short id (letters, digits and . _ : - / # *, at most 128 characters), "
             f"got {_show(value)}"
@@ -152,8 +159,10 @@ def parse_id(value: object) -> str:
 def parse_text(value: object, *, max_len: int = 2000) -> str:
     if not isinstance(value, str):
         raise ValueProblem(f"expected text, got {_show(value)}")
-    if "\x00" in value:
-        raise ValueProblem("text must not contain NUL characters")
+    control = _CONTROL_RE.search(value)
+    if control is not None:
+        raise ValueProblem(f"text must not contain control or escape characters; found {control.group()!r} at "
+                           f"character {control.start() + 1} of {_show(value)}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -187,6 +196,15 @@ def iso_time(moment: datetime) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def add_days(day: date, days: int) -> date | None:
+    """`day` plus `days`, or None where that falls past 9999-12-31 (or before 0001-01-01): a window that
+    closes after the end of the calendar never closes, so "never" is the honest answer, not an overflow."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return None
 
 
 def end_of_day(day: date) -> datetime:

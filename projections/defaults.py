@@ -9,7 +9,7 @@ item the fold does not hold is passed over).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from itertools import groupby
 
@@ -31,7 +31,7 @@ from ledger.events import (
     NoticeSent,
     Recorded,
 )
-from ledger.values import NoticeSubject, money
+from ledger.values import NoticeSubject, add_days, money
 from projections.context import Context, fold_key
 from projections.results import BreachView, DefaultsAnswer, Header
 from projections.state import Item, Loan, apply_collateral, apply_loan
@@ -67,19 +67,22 @@ class Breach:
     clause: str | None = None  # where the terms name the clause (a cap's `clause`)
 
     @property
-    def event_of_default_from(self) -> date:
-        return self.since + timedelta(days=self.grace)
+    def event_of_default_from(self) -> date | None:
+        """The day the Default matures; None where the grace runs past the end of the calendar (never)."""
+        return add_days(self.since, self.grace)
 
     def ended_on(self, day: date) -> bool:
         return self.end is not None and self.end <= day
 
     def is_event_of_default_on(self, day: date) -> bool:
-        return not self.ended_on(day) and self.event_of_default_from <= day
+        matures = self.event_of_default_from
+        return not self.ended_on(day) and matures is not None and matures <= day
 
     def state_on(self, day: date) -> str:
         if self.ended_on(day):
             return self.end_state or "cured"
-        return "event-of-default" if self.event_of_default_from <= day else "default"
+        matures = self.event_of_default_from
+        return "event-of-default" if matures is not None and matures <= day else "default"
 
     def view(self, day: date) -> BreachView:
         ended = self.ended_on(day)  # an ending after the query date is not yet known to that date's answer
@@ -189,12 +192,14 @@ def notice_breach(ctx: Context, rec: Recorded, forwards: list[tuple[date, str]])
         return None
     if category is not None and category in terms.exempt_notice_categories.get(financing, frozenset()):
         return None
-    deadline = ev.effective_date + timedelta(days=terms.promptly_days)
+    deadline = add_days(ev.effective_date, terms.promptly_days)
+    since = add_days(deadline, 1) if deadline is not None else None
+    if since is None:
+        return None  # the time allowed runs past the end of the calendar: it can never be missed
     sent = sorted(forwards)
     if sent and sent[0][0] <= deadline:
         return None
     rule = "furnish-notices"
-    since = deadline + timedelta(days=1)
     kind = category.value if category is not None else "financing"
     breach = Breach(
         f"{rule}:{rec.event_id}", rule, since, terms.grace(rule), fold_key(rec), (rec.event_id,),

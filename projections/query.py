@@ -122,12 +122,40 @@ class ReadModelSnapshot(Snapshot):
     from `rm_breaches`, kept by the breach engine.
     """
 
-    def __init__(self, model, k: int, known_at: datetime):
+    def __init__(self, model, k: int, known_at: datetime, fallback=None):
         self.known_at = known_at
         self.model = model
         self.k = k
-        self.ctx = model.terms_context(k)
+        self._ctx = None
         self._breaches = None
+        self._fallback = fallback  # makes the fold's snapshot, for when the models cannot answer for k
+        self._fold = None
+
+    @property
+    def ctx(self):
+        if self._ctx is None:
+            with self.model.reading(self.k):
+                self._ctx = self.model.terms_context(self.k)
+        return self._ctx
+
+    def _answer(self, name: str, as_of: date, make):
+        """`make()` inside one read transaction of the models; from the fold if they cannot give it."""
+        import sqlite3
+
+        from projections.readmodel import ModelBehind
+
+        try:
+            with self.model.reading(self.k):
+                if self._ctx is None:
+                    self._ctx = self.model.terms_context(self.k)
+                return make()
+        except (ModelBehind, sqlite3.DatabaseError):
+            # being rebuilt by another process, or damaged: the fold gives the same answer
+            if self._fallback is None:
+                raise
+            if self._fold is None:
+                self._fold = self._fallback()
+            return getattr(self._fold, name)(as_of)
 
     @property
     def breaches(self):
@@ -136,26 +164,36 @@ class ReadModelSnapshot(Snapshot):
         return self._breaches
 
     def _opened(self):
-        return {name: rec.event for name, rec in self.ctx.facilities.items()}
+        return {name: rec.event for name, rec in self._ctx.facilities.items()}
+
+    def liens(self, as_of: date):
+        return self._answer("liens", as_of, lambda: liens_view(self._ctx, self.header(as_of)))
 
     def eligibility(self, as_of: date):
-        return eligibility_view(self.ctx, self.header(as_of), self.model.items_on(as_of, self.k))
+        return self._answer("eligibility", as_of, lambda: eligibility_view(
+            self._ctx, self.header(as_of), self.model.items_on(as_of, self.k)))
 
     def balances(self, as_of: date):
-        return balances_view(self.ctx, self.header(as_of), self.model.loans_on(as_of, self.k, self._opened()))
+        return self._answer("balances", as_of, lambda: balances_view(
+            self._ctx, self.header(as_of), self.model.loans_on(as_of, self.k, self._opened())))
 
     def availability(self, as_of: date):
-        header = self.header(as_of)
-        eligibility = eligibility_view(self.ctx, header, self.model.items_on(as_of, self.k))
-        return availability_view(self.ctx, header, eligibility, self.model.loans_on(as_of, self.k, self._opened()))
+        def make():
+            header = self.header(as_of)
+            eligibility = eligibility_view(self._ctx, header, self.model.items_on(as_of, self.k))
+            return availability_view(self._ctx, header, eligibility,
+                                     self.model.loans_on(as_of, self.k, self._opened()))
+        return self._answer("availability", as_of, make)
 
     def status(self, as_of: date) -> StatusAnswer:
-        header = self.header(as_of)
-        loans = self.model.loans_on(as_of, self.k, self._opened())
-        eligibility = eligibility_view(self.ctx, header, self.model.items_on(as_of, self.k))
-        return StatusAnswer(header, liens_view(self.ctx, header), eligibility, balances_view(self.ctx, header, loans),
-                            defaults_view(self.ctx, header, self.breaches),
-                            availability_view(self.ctx, header, eligibility, loans))
+        def make():
+            header = self.header(as_of)
+            loans = self.model.loans_on(as_of, self.k, self._opened())
+            eligibility = eligibility_view(self._ctx, header, self.model.items_on(as_of, self.k))
+            return StatusAnswer(header, liens_view(self._ctx, header), eligibility,
+                                balances_view(self._ctx, header, loans), defaults_view(self._ctx, header, self.breaches),
+                                availability_view(self._ctx, header, eligibility, loans))
+        return self._answer("status", as_of, make)
 
     def defaults(self, as_of: date):
-        return defaults_view(self.ctx, self.header(as_of), self.breaches)
+        return self._answer("defaults", as_of, lambda: defaults_view(self._ctx, self.header(as_of), self.breaches))

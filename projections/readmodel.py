@@ -38,6 +38,7 @@ crash leaves the models at a chunk boundary and the next run resumes there.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +63,10 @@ from projections.state import Item, Loan, new_loan
 
 class _Overtaken(Exception):
     """Another process applied the same events to the read models first."""
+
+
+class ModelBehind(Exception):
+    """The read models do not hold the position an answer needs (being built, or cleared): use the fold."""
 
 
 LIVE = "known_from <= :k AND (voided_at IS NULL OR voided_at > :k)"
@@ -162,31 +167,68 @@ class ReadModel:
             db.conn.execute("INSERT INTO rm_tracking (name, position, chain, version) VALUES ('log', 0, '', ?)",
                             [SCHEMA_VERSION])
 
+    def tracking(self) -> tuple[int, str]:
+        """The position applied and its chain hash, read together (one statement, so never a mix of two chunks)."""
+        row = self.db.execute("SELECT position, chain FROM rm_tracking WHERE name = 'log'").fetchone()
+        return (int(row[0]), row[1]) if row is not None else (0, "")
+
     @property
     def position(self) -> int:
-        return self.db["rm_tracking"].get("log")["position"]
+        return self.tracking()[0]
 
     @property
     def chain(self) -> str:
-        return self.db["rm_tracking"].get("log")["chain"]
+        return self.tracking()[1]
 
-    def clear(self) -> None:
+    def clear(self, *, only_if: tuple[int, str] | None = None) -> bool:
+        """Empty the models, under the write lock; with `only_if`, only while they still stand at that
+        (position, chain): another process may have moved them on (or rebuilt them) since it was read."""
         self.__dict__.pop("_contexts", None)
-        with self.db.conn:
+        conn = self.db.conn
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            if only_if is not None and self.tracking() != only_if:
+                return False
             for table in (*FACT_TABLES, "rm_breaches", "rm_voids", "rm_horizon"):
-                self.db.execute(f"DELETE FROM {table}")
-            self.db.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("UPDATE rm_tracking SET position = 0, chain = '' WHERE name = 'log'")
+        return True
+
+    @contextmanager
+    def reading(self, k: int):
+        """One read transaction for a whole answer: every statement sees the same state of the file, which
+        holds position k (else `ModelBehind`: a clear or a rebuild elsewhere is never seen half-made)."""
+        conn = self.db.conn
+        if conn.in_transaction:  # already inside one (an answer made of answers)
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            if self.tracking()[0] < k:
+                raise ModelBehind(k)
+            yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")  # nothing was written: ending the read is all
 
     # ------------------------------------------------------------ following the log
 
     def catch_up(self, store, *, stop: int | None = None, chunk: int = 20_000, progress=None) -> int:
         """Apply the events the models have not seen (up to `stop`), a chunk a transaction; returns how many."""
-        position = self.position
-        if position:
+        for _ in range(5):
+            position, chain = self.tracking()
+            if not position:
+                break
             logged = next(store.log_rows(start=position, chunk=1), None)
-            if logged is None or logged.position != position or logged.chain != self.chain:
-                self.clear()  # the ledger behind these models is not the one they were built from
+            if logged is not None and logged.position == position and logged.chain == chain:
+                break
+            # the ledger's row at that position has another chain (or is gone): the ledger behind these models
+            # is not the one they were built from; clear them, unless another process moved them meanwhile
+            if self.clear(only_if=(position, chain)):
                 position = 0
+                break
+        else:
+            return 0  # they keep moving under us: the next answer catches up
         return self.follow(store.read_log(start=position + 1, stop=stop, chunk=chunk), store, chunk=chunk,
                            progress=progress)
 

@@ -175,7 +175,7 @@ class BreachView:
     rule: str
     clause: str
     since: date
-    event_of_default_from: date
+    event_of_default_from: date | None  # None: the grace runs past 9999-12-31, so never
     state: str  # default, event-of-default, cured, waived
     events: tuple[str, ...]
     detail: str
@@ -184,7 +184,7 @@ class BreachView:
 
     def to_json(self) -> dict[str, Any]:
         return {"breach": self.breach, "rule": self.rule, "clause": self.clause,
-                "since": self.since.isoformat(), "event_of_default_from": self.event_of_default_from.isoformat(),
+                "since": self.since.isoformat(), "event_of_default_from": _d(self.event_of_default_from),
                 "state": self.state, "events": list(self.events), "detail": self.detail,
                 "ended_on": _d(self.ended_on), "ended_by": self.ended_by}
 
