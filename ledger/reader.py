@@ -240,7 +240,7 @@ def _read_array(first: str | bytes, rest: Iterator[str | bytes], first_line: int
             continue
         line = line_at(pos)
         try:
-            _Flag.bad_number = False
+            _FLAG.bad_number = False
             obj, pos = _DECODER.raw_decode(text, pos)
         except _Refused as exc:
             raise InputError(str(exc), line=line) from None
@@ -251,7 +251,7 @@ def _read_array(first: str | bytes, rest: Iterator[str | bytes], first_line: int
         index += 1
         if not isinstance(obj, dict):
             raise InputError(f"element {index} of the array is not a JSON object (one event each)", line=line)
-        bad = _find_bad_number(obj) if _Flag.bad_number else None
+        bad = _find_bad_number(obj) if _FLAG.bad_number else None
         if bad:
             field, number = bad
             shown = number if len(number) <= 40 else number[:37] + "..."
