@@ -83,7 +83,7 @@ class LiensAnswer:
 @attrs.frozen
 class Reason:
     rule: str
-    clause: str
+    clause: str | None  # the clause the terms give the rule (`clauses`), else None
     detail: str
 
     def to_json(self) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class BalancesAnswer:
 class BreachView:
     breach: str
     rule: str
-    clause: str
+    clause: str | None  # the clause the terms give the rule (a cap's own first), else None
     since: date
     event_of_default_from: date
     state: str  # default, event-of-default, cured, waived
