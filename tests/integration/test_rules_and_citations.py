@@ -343,3 +343,20 @@ def test_clauses_round_trip_through_events(lg):
     assert terms["clauses"] == LOAN_TERMS["clauses"]
     assert terms["restricted_collateral"][0]["permitted"] == ["acme-annex"]
     assert "permitted" not in terms["restricted_collateral"][1]
+
+
+def test_web_pages_print_a_null_clause(tmp_path):
+    """`cledger serve`'s pages leave a null clause out (no "None"), and show one the terms give."""
+    from starlette.testclient import TestClient
+
+    from ledger.web import create_app
+    from ledger.web.service import LedgerService
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with open_ledger(url) as ledger:
+        ledger.record(deal_events())
+    with TestClient(create_app(LedgerService(url))) as c:
+        for page in ("status", "defaults", "collateral"):
+            text = c.get(f"/{page}?as_of=2024-03-04&known_at={KNOWN}").text
+            assert "None" not in text, page
+        assert "§9(b)" in c.get(f"/collateral?as_of=2024-03-04&known_at={KNOWN}").text
