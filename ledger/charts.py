@@ -37,6 +37,7 @@ import attrs
 
 from ledger.errors import UsageError
 from ledger.events import CollateralMoved, NoticeForwarded, NoticeReceived, NoticeSent
+from ledger.rules import cited as _cite
 from ledger.values import CollateralKind
 
 CHARTS = ("timeline", "collateral")
@@ -186,7 +187,7 @@ class MoneySeries:
 class BreachRow:
     breach: str
     rule: str
-    clause: str
+    clause: str | None
     label: str
     since: date
     event_of_default_from: date
@@ -228,7 +229,7 @@ def _cited(breaches) -> dict[str, list[str]]:
     cited: dict[str, list[str]] = {}
     for b in breaches:
         for event_id in b.events:
-            cited.setdefault(event_id, []).append(f"{b.clause} {b.rule}")
+            cited.setdefault(event_id, []).append(_cite(b.clause, b.rule))
     return cited
 
 
@@ -314,7 +315,7 @@ def timeline_data(snapshot, start: date, end: date, *, progress=None, explicit_k
         if not active and not (start <= b.since <= end):
             continue  # over before the range began
         subject = ", ".join(b.events)
-        rows.append(BreachRow(b.breach, b.rule, b.clause, f"{b.clause} {b.rule}: {subject}",
+        rows.append(BreachRow(b.breach, b.rule, b.clause, f"{_cite(b.clause, b.rule)}: {subject}",
                               b.since, b.event_of_default_from, tuple(active), ended))
 
     cited = _cited(final.breaches)
@@ -412,7 +413,7 @@ def collateral_data(snapshot, start: date, end: date, *, kinds: Iterable[str] = 
                 values.append(None)
                 continue
             standing = "ineligible" if not c.eligible else "eligible" if c.kind in kinds_lent else "not-lent"
-            values.append((c.location, standing, tuple(sorted({r.clause for r in c.reasons}))))
+            values.append((c.location, standing, tuple(sorted({r.clause or r.rule for r in c.reasons}))))
         last = last_seen[name]
         holders = [l.holder for l in final_liens.get(name, ())]
         liens = " › ".join(holders) if holders else "no lien"
@@ -746,7 +747,8 @@ def draw_timeline(data: Timeline):
             ax.plot([day], [y], marker="|", markersize=15, markeredgewidth=2.4, color=ENDED_COLOUR)
             ax.annotate(f"{how} {_short(day)}", xy=(day, y), xytext=(6, 0), textcoords="offset points",
                         fontsize=8.5, va="center", color="#424242", fontweight="bold")
-        ax.annotate(f"{b.clause}  {b.rule}", xy=(0, y), xycoords=("axes fraction", "data"), xytext=(-6, 3),
+        ax.annotate(f"{b.clause}  {b.rule}" if b.clause else b.rule, xy=(0, y), xycoords=("axes fraction", "data"),
+                    xytext=(-6, 3),
                     textcoords="offset points", ha="right", va="bottom", fontsize=8.5, fontweight="bold",
                     annotation_clip=False)
         ax.annotate(b.breach, xy=(0, y), xycoords=("axes fraction", "data"), xytext=(-6, 1),

@@ -90,7 +90,8 @@ def encode_terms(terms: Terms) -> dict[str, Any]:
         out["lender"] = terms.lender
     if terms.restricted_collateral is not None:
         out["restricted_collateral"] = [
-            {"rule": r.rule, "holder": r.holder, "locations": list(r.locations)}
+            {"rule": r.rule, "holder": r.holder, "locations": list(r.locations),
+             **({} if r.permitted is None else {"permitted": list(r.permitted)})}
             for r in terms.restricted_collateral
         ]
     for key in ("protected_locations", "ineligible_locations", "representation_financings",
@@ -121,6 +122,8 @@ def encode_terms(terms: Terms) -> dict[str, Any]:
         out["advance_rates"] = dict(terms.advance_rates)
     if terms.first_priority_required is not None:
         out["first_priority_required"] = [k.value for k in terms.first_priority_required]
+    if terms.clauses is not None:
+        out["clauses"] = dict(terms.clauses)
     return out
 
 
@@ -316,12 +319,8 @@ _TERMS_KEYS = {
     "lender", "restricted_collateral", "protected_locations", "ineligible_locations", "caps",
     "representation_financings", "self_curing", "promptly_days", "grace_days",
     "exempt_notice_categories", "conditions", "advance_rates", "borrowing_base_facilities",
-    "first_priority_required",
+    "first_priority_required", "clauses",
 }
-RULE_IDS = (
-    "cit-location", "protected-location-out", "protected-location-in", "furnish-notices", "cap",
-    "no-default-at-advance",
-)
 
 
 def _days(raw: Any, line, name) -> int:
@@ -352,10 +351,16 @@ def decode_terms(raw: Any, line: int | None, name: str = "terms") -> Terms:
         items = []
         for i, item in enumerate(_list(raw["restricted_collateral"], line, where, non_empty=False)):
             w = f"{where}[{i}]"
-            _object(item, line, w, {"rule", "holder", "locations"}, {"rule", "holder", "locations"})
-            items.append(RestrictedCollateral(_field(parse_id, item["rule"], line, f"{w}.rule"),
-                                              _field(parse_id, item["holder"], line, f"{w}.holder"),
-                                              _ids(item["locations"], line, f"{w}.locations")))
+            _object(item, line, w, {"rule", "holder", "locations", "permitted"}, {"rule", "holder", "locations"})
+            permitted = item.get("permitted")
+            items.append(RestrictedCollateral(
+                _field(parse_id, item["rule"], line, f"{w}.rule"),
+                _field(parse_id, item["holder"], line, f"{w}.holder"),
+                _ids(item["locations"], line, f"{w}.locations"),
+                None if permitted is None else _ids(permitted, line, f"{w}.permitted", non_empty=False)))
+        rules = [r.rule for r in items]
+        if len(set(rules)) != len(rules):
+            raise InputError("two restrictions with the same rule id", line=line, field=where)
         kw["restricted_collateral"] = tuple(items)
     for key in ("protected_locations", "ineligible_locations", "representation_financings",
                 "borrowing_base_facilities"):
@@ -418,6 +423,13 @@ def decode_terms(raw: Any, line: int | None, name: str = "terms") -> Terms:
             [_field(lambda v: parse_enum(CollateralKind, v), v, line, f"{where}[{i}]")
              for i, v in enumerate(_list(raw["first_priority_required"], line, where, non_empty=False))],
             line, where)
+    if raw.get("clauses") is not None:
+        where = f"{name}.clauses"
+        value = raw["clauses"]
+        _object(value, line, where, set(value) if isinstance(value, dict) else set(), set())
+        kw["clauses"] = tuple(sorted(
+            (_field(parse_id, k, line, where), _field(lambda v: parse_text(v, max_len=64), v, line, f"{where}.{k}"))
+            for k, v in value.items()))
     return Terms(**kw)
 
 

@@ -64,6 +64,7 @@ class RestrictedCollateral:
     rule: str
     holder: str
     locations: tuple[str, ...]
+    permitted: tuple[str, ...] | None = None  # where given, the only places a restricted item may go, on notice
 
 
 @attrs.frozen
@@ -73,7 +74,7 @@ class Cap:
     financing: str
     amount: Decimal
     borrower: str | None = None
-    clause: str | None = None  # the clause a breach of this cap cites (default: the cap rule's clauses)
+    clause: str | None = None  # the clause a breach of this cap cites (it wins over clauses["cap"])
 
     @property
     def key(self) -> tuple[str, str | None]:
@@ -98,6 +99,7 @@ class Terms:
     advance_rates: tuple[tuple[str, str], ...] | None = None
     borrowing_base_facilities: tuple[str, ...] | None = None
     first_priority_required: tuple[CollateralKind, ...] | None = None
+    clauses: tuple[tuple[str, str], ...] | None = None  # {rule id: the clause its findings cite}
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import attrs
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from ledger.codec import RULE_IDS, canonical_bytes, encode
+from ledger.codec import canonical_bytes, encode
 from ledger.errors import ConcurrentWrite, InputError
 from ledger.events import (
     EVENT,
@@ -265,26 +265,41 @@ class _Plan:
 
     def _check_terms_refs(self, inc, known_names, voided_positions, batch_names) -> None:
         terms = inc.event.terms
-        for i, r in enumerate(terms.restricted_collateral or ()):
-            if r.rule not in ("cit-location", "protected-location-out"):
-                raise InputError(f"rule {r.rule!r} is not a location rule; expected cit-location or "
-                                 "protected-location-out", line=inc.line, field=f"terms.restricted_collateral[{i}].rule")
         refs = terms_refs(terms)
-        for key in ("self_curing",):
-            for rule in getattr(terms, key) or ():
-                if rule not in RULE_IDS:
-                    raise InputError(f"{rule!r} is not a rule id; expected one of {', '.join(RULE_IDS)}",
-                                     line=inc.line, field=f"terms.{key}")
-        for rule, _ in terms.grace_days or ():
-            if rule not in RULE_IDS:
-                raise InputError(f"{rule!r} is not a rule id; expected one of {', '.join(RULE_IDS)}",
-                                 line=inc.line, field="terms.grace_days")
+        self._check_rule_ids(inc, voided_positions)
         missing = [(ns, n, f) for ns, n, f in refs if (ns, n) not in batch_names]
         found = self.store.find_names([(ns, n) for ns, n, _ in missing]) if missing else {}
         for ns, name, field in missing:
             if not any(p not in voided_positions for p in found.get((ns, name), [])):
                 raise InputError(f"names {ns} {name!r}, which has not been recorded before this line",
                                  line=inc.line, field=field)
+
+    def _check_rule_ids(self, inc, voided_positions) -> None:
+        """`grace_days`, `self_curing` and `clauses` name built-in rule ids or ones a deal defined (DEALS.md §1):
+        by this agreement or one recorded before it, whatever its effectiveness."""
+        from ledger.rules import BUILT_IN_RULE_IDS, known_rule_ids
+
+        terms = inc.event.terms
+        named = [*((r, "terms.self_curing") for r in terms.self_curing or ()),
+                 *((r, "terms.grace_days") for r, _ in terms.grace_days or ()),
+                 *((r, "terms.clauses") for r, _ in terms.clauses or ())]
+        if all(rule in BUILT_IN_RULE_IDS for rule, _ in named):
+            return
+        defined = {r.rule for r in terms.restricted_collateral or ()}
+        earlier = [*(r for r in self._stored_of(("AgreementExecuted",)) if r.position not in voided_positions),
+                   *self._pending.get("AgreementExecuted", ())]
+        for rec in earlier:
+            if rec.event.terms is not None:
+                defined |= {r.rule for r in rec.event.terms.restricted_collateral or ()}
+        for rule, field in named:
+            if rule not in BUILT_IN_RULE_IDS and rule not in defined:
+                from ledger.suggest import hint
+
+                known = known_rule_ids(defined)
+                raise InputError(f"{rule!r} is not a rule id{hint(rule, known)}: a rule id is built in or defined "
+                                 "by restricted_collateral in this agreement or one recorded before it; known: "
+                                 f"{', '.join(known)}", line=inc.line, field=f"{field}.{rule}"
+                                 if field != "terms.self_curing" else field)
 
     # -- checks that need the ledger's state
 
@@ -587,6 +602,7 @@ def terms_refs(terms) -> list[tuple[str, str, str]]:
     for i, r in enumerate(terms.restricted_collateral or ()):
         refs.append(("party", r.holder, f"terms.restricted_collateral[{i}].holder"))
         refs += [("location", l, f"terms.restricted_collateral[{i}].locations") for l in r.locations]
+        refs += [("location", l, f"terms.restricted_collateral[{i}].permitted") for l in (r.permitted or ())]
     for key in ("protected_locations", "ineligible_locations"):
         refs += [("location", l, f"terms.{key}") for l in (getattr(terms, key) or ())]
     refs += [("facility", f, "terms.borrowing_base_facilities") for f in (terms.borrowing_base_facilities or ())]

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 from rich.padding import Padding
 from rich.table import Table
 
+from ledger.rules import cited
 from ledger.terminal import console, safe
 
 STATE_STYLE = {"event-of-default": "bold red", "default": "yellow", "cured": "green", "waived": "cyan",
@@ -120,7 +121,7 @@ def eligibility_table(answer) -> list:
     t = _table(_title("Eligibility", answer), ("collateral", "kind, location", "value", "eligible", "reasons"),
                right=("value",))
     for c in answer.collateral:
-        reasons = "; ".join(f"{r.clause} {r.rule}: {r.detail}" for r in c.reasons)
+        reasons = "; ".join(f"{cited(r.clause, r.rule)}: {r.detail}" for r in c.reasons)
         t.add_row(safe(c.collateral), f"{safe(c.kind)}\n{safe(c.location)}", amount(c.value),
                   "[green]yes[/green]" if c.eligible else "[red]no[/red]", safe(figures(reasons)))
     return [t]
@@ -169,7 +170,7 @@ def defaults_table(answer) -> list:
     # three columns, so that a whole breach id and its sentence fit in 100 columns
     t = _table(title, ("since", "breach", "state"), lines=True)
     for b in answer.breaches:
-        text = f"[bold]{safe(b.breach)}[/bold] {safe(b.clause)}\n{safe(figures(b.detail))}"
+        text = f"[bold]{safe(b.breach)}[/bold]" + (f" {safe(b.clause)}" if b.clause else "") + f"\n{safe(figures(b.detail))}"
         if b.ended_on is not None:
             text += f"\n{b.state} on {b.ended_on.isoformat()}" + (f" by {safe(b.ended_by)}" if b.ended_by else
                                                                   " (self-cure: the facts that caused it ended)")
@@ -262,7 +263,8 @@ def show_status(answer) -> None:
         grid.add_column(width=16, no_wrap=True)
         grid.add_column(overflow="fold")
         for b in open_breaches:
-            grid.add_row(styled(b.state), f"[bold]{safe(b.breach)}[/bold] {safe(b.clause)}: {safe(figures(b.detail))}")
+            grid.add_row(styled(b.state), f"[bold]{safe(b.breach)}[/bold]" + (f" {safe(b.clause)}" if b.clause else "")
+                         + f": {safe(figures(b.detail))}")
         out.print(Padding(grid, (0, 0, 0, 2)))
     liens = answer.liens.liens
     unconsented = [l.lien for l in liens if l.consent == "unconsented"]
@@ -350,7 +352,7 @@ def _value(value: Any) -> str:
         if all(isinstance(v, dict) and {"rank", "lien"} <= set(v) for v in value):
             return "  ".join(f"{v['rank']}. {v['lien']} ({v.get('holder', '')})" for v in value)
         if all(isinstance(v, dict) and {"rule", "clause"} <= set(v) for v in value):
-            return "; ".join(f"{v['clause']} {v['rule']}" for v in value)
+            return "; ".join(cited(v['clause'], v['rule']) for v in value)
         if all(isinstance(v, dict) and {"due", "amount"} <= set(v) for v in value):
             return ", ".join(f"{v['due']} {_value(v['amount'])}" for v in value)
         return ", ".join(_value(v) for v in value)

@@ -68,10 +68,15 @@ class MergedTerms:
     advance_rates: dict[str, str] = attrs.Factory(dict)
     borrowing_base_facilities: tuple[str, ...] = ()
     first_priority_required: frozenset[CollateralKind] = frozenset()
+    clauses: dict[str, str] = attrs.Factory(dict)
     sources: tuple[str, ...] = ()  # the agreements merged, in order
 
     def grace(self, rule: str) -> int:
         return self.grace_days.get(rule, 0)
+
+    def clause(self, rule: str) -> str | None:
+        """The clause these terms give the rule's findings (DEALS.md §1), else None: nothing is built in."""
+        return self.clauses.get(rule)
 
 
 def merge_terms(current: MergedTerms, terms: Terms, agreement: str) -> MergedTerms:
@@ -86,6 +91,8 @@ def merge_terms(current: MergedTerms, terms: Terms, agreement: str) -> MergedTer
         changes["caps"] = {**current.caps, **{c.key: c for c in terms.caps}}
     if terms.grace_days is not None:
         changes["grace_days"] = {**current.grace_days, **dict(terms.grace_days)}
+    if terms.clauses is not None:
+        changes["clauses"] = {**current.clauses, **dict(terms.clauses)}
     if terms.advance_rates is not None:
         changes["advance_rates"] = {**current.advance_rates, **dict(terms.advance_rates)}
     if terms.exempt_notice_categories is not None:

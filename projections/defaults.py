@@ -39,15 +39,6 @@ from projections.state import Item, Loan, apply_collateral, apply_loan
 ZERO = Decimal("0.00")
 LOAN_EVENTS = (FacilityOpened, LoanAdvanced, PaymentReceived, ProceedsReceived)
 
-CLAUSES = {
-    "cit-location": "§3(a)",
-    "protected-location-out": "§3(a)",
-    "protected-location-in": "§3(a)",
-    "furnish-notices": "§3(b)",
-    "cap": "§1(c), §1(g), §2",
-    "no-default-at-advance": "§5(a)",
-}
-
 
 @attrs.define
 class Breach:
@@ -64,7 +55,7 @@ class Breach:
     end_state: str | None = None  # cured or waived
     ended_by: str | None = None
     place: str | None = None  # for location rules: the location left, or the one entered
-    clause: str | None = None  # where the terms name the clause (a cap's `clause`)
+    clause: str | None = None  # the clause the terms in force on `since` give the rule (DEALS.md §1), else None
 
     @property
     def event_of_default_from(self) -> date | None:
@@ -86,7 +77,7 @@ class Breach:
 
     def view(self, day: date) -> BreachView:
         ended = self.ended_on(day)  # an ending after the query date is not yet known to that date's answer
-        return BreachView(self.breach, self.rule, self.clause or CLAUSES[self.rule], self.since, self.event_of_default_from,
+        return BreachView(self.breach, self.rule, self.clause, self.since, self.event_of_default_from,
                           self.state_on(day), self.events, self.detail,
                           ended_on=self.end if ended else None, ended_by=self.ended_by if ended else None)
 
@@ -140,29 +131,39 @@ def _covering_notice(notices, used: set[tuple[str, str]], item: Item, move_date:
     return None
 
 
-def location_findings(ctx: Context, rec: Recorded, item: Item, origin: str, liens_held: set[str]) -> list[Breach]:
-    """§3(a): an uncovered move out of a restricted location, or into a protected one."""
+def location_findings(ctx: Context, rec: Recorded, item: Item, origin: str, liens_held: set[str],
+                      notice: str | None = None) -> list[Breach]:
+    """A move out of a restricted location without a covering notice, or with one to a place the restriction
+    does not permit (`permitted`, DEALS.md §1 and §6); a move into a protected location without one."""
     ev: CollateralMoved = rec.event  # type: ignore[assignment]
-    terms = ctx.terms_on(ev.effective_date)
+    day = ev.effective_date
+    terms = ctx.terms_on(day)
     found = []
     label = f"{item.collateral}" + (f" (serial {item.serial})" if item.serial else "")
     for rule in sorted(terms.restricted_collateral):
         restriction = terms.restricted_collateral[rule]
-        if restriction.holder in liens_held and origin in restriction.locations:
-            found.append(Breach(
-                f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule),
-                fold_key(rec), (rec.event_id,),
-                f"{label}, under a lien of {restriction.holder}, was moved from {origin} to {ev.to} on "
-                f"{ev.effective_date.isoformat()} without prior written notice to {ctx.lender} naming it",
-                place=origin))
-    if ev.to in terms.protected_locations and item.kind.tangible and ctx.is_borrower(item.owner):
+        if restriction.holder not in liens_held or origin not in restriction.locations:
+            continue
+        if notice is None:
+            how = f"to {ev.to} on {day.isoformat()} without prior written notice to {ctx.lender} naming it"
+        elif restriction.permitted is not None and ev.to not in restriction.permitted:
+            allowed = ", ".join(restriction.permitted) or "none"
+            how = (f"on {day.isoformat()}: moved with notice to {ev.to}, which is not a permitted location "
+                   f"(restricted_collateral {rule} permits: {allowed}; notice {notice})")
+        else:
+            continue
+        found.append(Breach(
+            f"{rule}:{rec.event_id}", rule, day, terms.grace(rule), fold_key(rec), (rec.event_id,),
+            f"{label}, under a lien of {restriction.holder}, was moved from {origin} {how}",
+            place=origin, clause=terms.clause(rule)))
+    if notice is None and ev.to in terms.protected_locations and item.kind.tangible and ctx.is_borrower(item.owner):
         rule = "protected-location-in"
         found.append(Breach(
-            f"{rule}:{rec.event_id}", rule, ev.effective_date, terms.grace(rule), fold_key(rec), (rec.event_id,),
-            f"{label}, {item.kind.value} of {item.owner}, was moved from {origin} into {ev.to} on "
-            f"{ev.effective_date.isoformat()} without prior written notice to {ctx.lender} naming it",
-            place=ev.to))
-    return [b for b in found if b.rule in CLAUSES]
+            f"{rule}:{rec.event_id}", rule, day, terms.grace(rule), fold_key(rec), (rec.event_id,),
+            f"{label}, {item.kind.value} of {item.owner}, was moved from {origin} into {ev.to}, one of the terms' "
+            f"protected_locations, on {day.isoformat()} without prior written notice to {ctx.lender} naming it",
+            place=ev.to, clause=terms.clause(rule)))
+    return found
 
 
 def forwards_of(ctx: Context, events) -> dict[str, list[tuple[date, str]]]:
@@ -176,7 +177,7 @@ def forwards_of(ctx: Context, events) -> dict[str, list[tuple[date, str]]]:
 
 
 def notice_breach(ctx: Context, rec: Recorded, forwards: list[tuple[date, str]]) -> Breach | None:
-    """§3(b): a material notice on a financing not forwarded to the lender within `promptly_days`."""
+    """furnish-notices: a material notice on a financing not forwarded to the lender within `promptly_days`."""
     ev = rec.event
     if isinstance(ev, NoticeReceived):
         if ev.to == ctx.lender:
@@ -205,14 +206,15 @@ def notice_breach(ctx: Context, rec: Recorded, forwards: list[tuple[date, str]])
         f"{rule}:{rec.event_id}", rule, since, terms.grace(rule), fold_key(rec), (rec.event_id,),
         f"notice {ev.notice} ({kind}, {financing} financing), {how} on {ev.effective_date.isoformat()}, "
         f"was not furnished to {ctx.lender} within {terms.promptly_days} days "
-        f"(promptly_days = {terms.promptly_days} is a chosen parameter; the agreement says \"promptly\")")
+        f"(promptly_days = {terms.promptly_days} is set by the terms, not a number the agreement gives)",
+        clause=terms.clause(rule))
     if sent and rule in ctx.terms_on(sent[0][0]).self_curing:
         breach.end, breach.end_state, breach.ended_by = sent[0][0], "cured", sent[0][1]
     return breach
 
 
 def furnish_findings(ctx: Context) -> list[Breach]:
-    """§3(b) for every notice known."""
+    """furnish-notices for every notice known."""
     forwards = forwards_of(ctx, ctx.events)
     found = []
     for rec in ctx.folded:
@@ -230,15 +232,15 @@ def _cap_scope(loans: dict[str, Loan], financing: str, borrower: str | None) -> 
 
 # ---------------------------------------------------------------- the rules, entity by entity
 #
-# Each rule looks at one thing: §3(a) at one item (its moves, the liens on it and
-# the notices naming it), §3(b) at one notice, the caps at one scope (a financing,
-# or a financing and borrower) and §5(a) at the advances given all other breaches.
+# Each rule looks at one thing: the location rules at one item (its moves, the liens on it
+# and the notices naming it), furnish-notices at one notice, the caps at one scope (a financing,
+# or a financing and borrower) and no-default-at-advance at the advances given all other breaches.
 # `find_breaches` is their union; the read models keep them per thing and redo
 # only the things a new event touches.
 
 
 def item_breaches(ctx: Context, events: list[Recorded], notices, endings) -> list[Breach]:
-    """§3(a) for one item: `events` are its registrations, moves, disposals and the liens naming it, in fold order;
+    """The location rules for one item: `events` are its registrations, moves, disposals and the liens naming it, in fold order;
     `notices` the move notices that may name it, in fold order."""
     used: set[tuple[str, str]] = set()
     items: dict[str, Item] = {}
@@ -253,8 +255,8 @@ def item_breaches(ctx: Context, events: list[Recorded], notices, endings) -> lis
                 origin = item.location
                 held = {holder for holder, covered in liens.values() if item.collateral in covered}
                 _self_cure_location(ctx, found, item, ev.to, day, rec)
-                if _covering_notice(notices, used, item, day) is None:
-                    found.extend(_close(b, endings) for b in location_findings(ctx, rec, item, origin, held))
+                notice = _covering_notice(notices, used, item, day)
+                found.extend(_close(b, endings) for b in location_findings(ctx, rec, item, origin, held, notice))
         _apply_liens(liens, rec)
         apply_collateral(items, rec)
     return found
@@ -299,10 +301,10 @@ def _agreements_by_day(ctx: Context) -> dict[date, list[Recorded]]:
 
 def representation_breaches(ctx: Context, advances: list[Recorded], others: list[Breach], endings,
                             *, earlier: list[Breach] = (), start: tuple[date, int] | None = None) -> list[Breach]:
-    """§5(a): each advance under a listed financing while an Event of Default caused before it continues.
+    """no-default-at-advance: each advance under a listed financing while an Event of Default caused before it continues.
 
     `advances` in fold order; `others` every breach of the other rules. With `start`, only the advances
-    from that fold key on are judged, `earlier` being the §5(a) breaches found before it."""
+    from that fold key on are judged, `earlier` being the no-default-at-advance breaches found before it."""
     rule = "no-default-at-advance"
     found = list(earlier)
     for rec in advances:
@@ -327,7 +329,8 @@ def representation_breaches(ctx: Context, advances: list[Recorded], others: list
         found.append(_close(Breach(
             f"{rule}:{rec.event_id}", rule, day, terms.grace(rule), key, (rec.event_id,),
             f"advance of {money(ev.amount)} on {ev.facility} ({financing} financing) on {day.isoformat()} "
-            f"represented that no Event of Default existed, but {names}{more} continued"), endings))
+            f"represented that no Event of Default existed, but {names}{more} continued", clause=terms.clause(rule)),
+            endings))
     return found
 
 
@@ -374,7 +377,7 @@ def names_item(notice: NoticeSent, item: str, serial: str | None) -> bool:
 
 
 def _items_of(ev, lien_items: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    """The items whose §3(a) judgement an event can change (notices aside); `lien_items` learns each lien's items."""
+    """The items whose location-rule judgement an event can change (notices aside); `lien_items` learns each lien's items."""
     from ledger.events import LienGranted, LienReleased
 
     if isinstance(ev, (CollateralRegistered, CollateralMoved, CollateralDisposed)):
@@ -415,7 +418,7 @@ def _self_cure_location(ctx: Context, breaches: list[Breach], item: Item, to: st
 
 
 def _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, agreement_of_day, breaches, endings):
-    """§1(c), §1(g), §2: principal above a cap at the end of a day is unconsented debt."""
+    """cap: principal above a cap at the end of a day is unconsented debt."""
     terms = ctx.terms_on(day)
     self_curing = "cap" in terms.self_curing
     cap = terms.caps[key]
@@ -444,7 +447,7 @@ def _cap_at_end_of_day(ctx, day, key, loans, open_caps, last_principal, raised, 
         fold_key(cause), (cause.event_id,),
         f"{who}{cap.financing} financing principal {money(principal)} exceeds the consented cap of "
         f"{money(cap.amount)} by {money(principal - cap.amount)} at the end of {day.isoformat()}",
-        clause=cap.clause)
+        clause=cap.clause if cap.clause is not None else terms.clause("cap"))
     _close(breach, endings)
     breaches.append(breach)
     open_caps[key] = breach
@@ -467,4 +470,4 @@ def breach_ids(ctx: Context) -> set[str]:
     return {b.breach for b in find_breaches(ctx)}
 
 
-__all__ = ["Breach", "find_breaches", "defaults_view", "breach_ids", "CLAUSES", "AgreementExecuted"]
+__all__ = ["Breach", "find_breaches", "defaults_view", "breach_ids", "AgreementExecuted"]

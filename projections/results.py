@@ -83,7 +83,7 @@ class LiensAnswer:
 @attrs.frozen
 class Reason:
     rule: str
-    clause: str
+    clause: str | None  # the clause the terms give the rule (`clauses`), else None
     detail: str
 
     def to_json(self) -> dict[str, Any]:
@@ -173,7 +173,7 @@ class BalancesAnswer:
 class BreachView:
     breach: str
     rule: str
-    clause: str
+    clause: str | None  # the clause the terms give the rule (a cap's own first), else None
     since: date
     event_of_default_from: date | None  # None: the grace runs past 9999-12-31, so never
     state: str  # default, event-of-default, cured, waived

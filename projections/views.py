@@ -28,12 +28,6 @@ from projections.state import Item, LienState, Loan, collateral_on, liens_on, lo
 
 ZERO = Decimal("0.00")
 
-CLAUSES = {
-    "ineligible-inventory": "§4(i)",
-    "ineligible-equipment": "§4(ii)",
-    "not-first-priority": "Financing Agreements (first-priority lien)",
-}
-
 
 # ---------------------------------------------------------------- liens
 
@@ -148,20 +142,19 @@ def eligibility_view(ctx: Context, header: Header, items: dict[str, Item] | None
             continue
         reasons = []
         if item.location in terms.ineligible_locations:
-            if item.kind == CollateralKind.INVENTORY:
-                reasons.append(Reason("ineligible-inventory", CLAUSES["ineligible-inventory"],
-                                      f"inventory at {item.location} is not Eligible Inventory for lending purposes"))
-            elif item.kind == CollateralKind.EQUIPMENT:
-                reasons.append(Reason("ineligible-equipment", CLAUSES["ineligible-equipment"],
-                                      f"equipment at {item.location} is not Eligible New Equipment for "
-                                      "New Equipment Term Loans"))
+            if item.kind in (CollateralKind.INVENTORY, CollateralKind.EQUIPMENT):
+                rule = f"ineligible-{item.kind.value}"
+                reasons.append(Reason(rule, terms.clause(rule),
+                                      f"{item.kind.value} at {item.location}, which the terms list in "
+                                      "ineligible_locations, is ineligible"))
         if item.kind in terms.first_priority_required:
             liens = ranked.get(name, [])
             first = liens[0].event.holder if liens else None
             if first != ctx.lender:
                 detail = (f"the first-ranking lien on it is {liens[0].lien} held by {first}, not the lender's"
                           if liens else "the lender holds no lien on it")
-                reasons.append(Reason("not-first-priority", CLAUSES["not-first-priority"], detail))
+                reasons.append(Reason("not-first-priority", terms.clause("not-first-priority"),
+                                      f"{detail} (first_priority_required lists {item.kind.value})"))
         out.append(ItemEligibility(name, item.kind.value, item.location, not reasons, tuple(reasons), item.value))
     return EligibilityAnswer(header, tuple(out))
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from ledger.rules import BUILT_IN_RULE_IDS
+
 # --- The contract's vocabulary -------------------------------------------------
 
 COMMON_FIELDS = ("type", "effective_date", "id", "recorded_at", "actor")
@@ -170,6 +172,7 @@ class _World:
     priorities: set[frozenset[str]] = field(default_factory=set)
     notices_to_forward: list[str] = field(default_factory=list)
     voidable: list[str] = field(default_factory=list)
+    rule_ids: set[str] = field(default_factory=set)  # rule ids the agreements so far define (DEALS.md §1)
 
     def new_id(self, prefix: str) -> str:
         self.counter += 1
@@ -265,11 +268,13 @@ def _terms(draw, w: _World) -> dict:
     if w.locations and w.parties and draw(st.booleans()):
         terms["restricted_collateral"] = [
             {
-                "rule": draw(st.sampled_from(("cit-location", "protected-location-out"))),
+                "rule": draw(st.sampled_from(("cit-location", "protected-location-out", "deal-location"))),
                 "holder": draw(st.sampled_from(sorted(w.parties))),
                 "locations": _sublist(draw, w.locations, 1, 3),
             }
         ]
+        if draw(st.booleans()):
+            terms["restricted_collateral"][0]["permitted"] = _sublist(draw, w.locations, 0, 2)
     if draw(st.booleans()):
         terms["representation_financings"] = _sublist(draw, FINANCINGS, 1, 2)
     if draw(st.booleans()):
@@ -281,6 +286,16 @@ def _terms(draw, w: _World) -> dict:
     revolvers = [f for f, fac in w.facilities.items() if fac.kind == "revolving"]
     if revolvers and draw(st.booleans()):
         terms["borrowing_base_facilities"] = _sublist(draw, revolvers, 1, 2)
+    # DEALS.md §1: grace_days, self_curing and clauses name built-in ids or ones defined so far
+    w.rule_ids |= {r["rule"] for r in terms.get("restricted_collateral", ())}
+    known = lambda rule: rule in BUILT_IN_RULE_IDS or rule in w.rule_ids  # noqa: E731
+    if "grace_days" in terms:
+        terms["grace_days"] = {rule: days for rule, days in terms["grace_days"].items() if known(rule)}
+    if "self_curing" in terms:
+        terms["self_curing"] = [rule for rule in terms["self_curing"] if known(rule)]
+    if draw(st.booleans()):
+        terms["clauses"] = {rule: draw(free_text(12)) for rule in
+                            _sublist(draw, sorted(r for r in (*BREACH_RULES, *w.rule_ids) if known(r)), 1, 3)}
     return terms
 
 

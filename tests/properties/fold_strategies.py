@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
 
+from ledger.rules import BUILT_IN_RULE_IDS
+
 UTC = dt.timezone.utc
 
 LENDER, BORROWER, OTHER_LENDER = "congress", "lpc", "cit"
@@ -330,7 +332,15 @@ def _agreement(draw, deal: _Deal) -> None:
         terms["caps"].append({"financing": CIT, "borrower": BORROWER, "amount": dollars(draw(st.integers(10, 100)))})
     if draw(st.integers(0, 3)):
         terms["promptly_days"] = draw(st.integers(0, 10))
+    if draw(st.integers(0, 2)) == 0:  # DEALS.md §1: only the listed places are permitted, even on notice
+        terms["restricted_collateral"][0]["permitted"] = subset()
+    defined = {r["rule"] for r in terms["restricted_collateral"]}
     grace = draw(st.dictionaries(st.sampled_from(GRACE_RULES), st.integers(0, 15), max_size=4))
+    grace = {rule: days for rule, days in grace.items() if rule in defined or rule in BUILT_IN_RULE_IDS}
+    if draw(st.booleans()):  # DEALS.md §1: the clauses the findings cite; the others cite null
+        terms["clauses"] = {rule: f"§{i + 1}" for i, rule in enumerate(
+            draw(st.lists(st.sampled_from(sorted(defined | {r for r in GRACE_RULES if r in BUILT_IN_RULE_IDS})),
+                          unique=True, max_size=4)))}
     if grace:
         terms["grace_days"] = grace
     if draw(st.integers(0, 3)) == 0:

@@ -306,13 +306,15 @@ def ref_location_breaches(known: list[dict]) -> list[RefBreach]:
                                or (item.get("serial") and item["serial"] in n.get("serials", [])))), None)
             if cover is not None:
                 used.add((cover["id"], item["collateral"]))
-                continue
             holders = {lien["holder"] for lien in liens.values() if item["collateral"] in lien["collateral"]}
             for rule in terms.get("restricted_collateral", []):
-                if rule["holder"] in holders and origin in rule["locations"]:
+                # DEALS.md §1, §6: a notice covers a move only to a place `permitted` lists, where it is given
+                covered = cover is not None and to in rule.get("permitted", [to])
+                if rule["holder"] in holders and origin in rule["locations"] and not covered:
                     found.append(RefBreach(rule["rule"], key, e["id"], when, ref_grace(terms, rule["rule"]),
                                            item=item["collateral"], place=origin))
-            if to in terms.get("protected_locations", []) and item["kind"] in ("equipment", "inventory"):
+            if cover is None and to in terms.get("protected_locations", []) and item["kind"] in ("equipment",
+                                                                                                 "inventory"):
                 found.append(RefBreach("protected-location-in", key, e["id"], when,
                                        ref_grace(terms, "protected-location-in"), item=item["collateral"], place=to))
     return found

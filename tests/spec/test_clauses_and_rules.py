@@ -267,7 +267,6 @@ def small_deal(grace: dict, self_curing: list | None = None) -> str:
     return log.text()
 
 
-@xfail13("rule ids checked against the built-in and defined ids")
 def test_unknown_rule_id_in_grace_days_is_refused(run_cli, sqlite_url, tmp_path):
     """grace_days naming an id no agreement defines is refused with exit 2, the line, the field and the known ids."""
     path = tmp_path / "typo.jsonl"
@@ -281,7 +280,6 @@ def test_unknown_rule_id_in_grace_days_is_refused(run_cli, sqlite_url, tmp_path)
     assert events.code == 3 or events.stdout.strip() == "[]"
 
 
-@xfail13("rule ids defined by an earlier agreement, named by grace_days and self_curing")
 def test_defined_and_built_in_rule_ids_may_be_named(run_cli, sqlite_url, tmp_path):
     """grace_days and a later agreement's self_curing may name the deal's rule and a built-in one."""
     path = tmp_path / "ok.jsonl"
@@ -290,7 +288,6 @@ def test_defined_and_built_in_rule_ids_may_be_named(run_cli, sqlite_url, tmp_pat
     assert result.code == 0, result.stderr
 
 
-@xfail13("rule ids checked against the built-in and defined ids")
 def test_unknown_rule_id_in_self_curing_is_refused(run_cli, sqlite_url, tmp_path):
     """self_curing naming an undefined id is refused on its own line (the side letter, line 5)."""
     path = tmp_path / "typo.jsonl"
@@ -344,7 +341,6 @@ def test_v1_cap_breach_still_found(v1):
         "cap", "2024-01-15", "2024-01-15", "event-of-default")
 
 
-@xfail13("terms without clauses cite null (no built-in clause defaults)")
 def test_terms_without_clauses_cite_null(v1):
     """Without `clauses` the cap breach cites null, not the 1996 Amendment's sections."""
     (cap,) = v1.ask("defaults", "2024-02-01")["breaches"]
@@ -352,7 +348,6 @@ def test_terms_without_clauses_cite_null(v1):
     assert cap["clause"] is None
 
 
-@xfail13("clauses and details from the deal's terms, not the 1996 text")
 def test_ineligible_equipment_cites_null_and_no_1996_wording(v1):
     """Equipment at the deal's ineligible location cites null, and its detail does not borrow the 1996 wording."""
     (press,) = v1.ask("eligibility", "2024-02-01")["collateral"]
