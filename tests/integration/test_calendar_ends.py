@@ -18,7 +18,7 @@ def _deal(first: str = "0001-01-01", cap_grace: int = 3650) -> list[dict]:
     terms = {
         "lender": "bank", "promptly_days": 5,
         "grace_days": {"cap": cap_grace, "furnish-notices": 10, "cit-location": 3650,
-                       "protected-location-in": 3650, "protected-location-out": 0, "no-default-at-advance": 3650},
+                       "protected-location-in": 3650, "no-default-at-advance": 3650},
         "caps": [{"financing": "other", "amount": "100.00"}],
         "restricted_collateral": [{"rule": "cit-location", "holder": "other", "locations": ["a"]}],
         "protected_locations": ["p"], "representation_financings": ["other"],
