@@ -13,20 +13,11 @@ import sys
 import click
 
 
-from ledger.cli import _parse_as_of, _parse_known_at, cli, db_option, guarded, print_json
+from ledger.cli import _parse_as_of, _parse_day, _parse_known_at, cli, db_option, guarded, print_json
 from ledger.errors import UsageError
-from ledger.values import CollateralKind, ValueProblem, parse_date, utc_now
+from ledger.values import CollateralKind, utc_now
 
 CHART_NAMES = ("timeline", "collateral")
-
-
-def _parse_day(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return parse_date(value)
-    except ValueProblem as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _open_existing(db: str):
