@@ -275,7 +275,7 @@ class _Plan:
                                  line=inc.line, field=field)
 
     def _check_rule_ids(self, inc, voided_positions) -> None:
-        """`grace_days`, `self_curing` and `clauses` name built-in rule ids or ones a deal defined (DEALS.md §1):
+        """`grace_days`, `self_curing` and `clauses` name built-in rule ids or ones a deal defined (DEALS.md section 1):
         by this agreement or one recorded before it, whatever its effectiveness."""
         from ledger.rules import BUILT_IN_RULE_IDS, known_rule_ids
 

@@ -1,4 +1,4 @@
-"""The built-in rule ids, in one place (DEALS.md §1).
+"""The built-in rule ids, in one place (DEALS.md section 1).
 
 A deal names its own location rules (`restricted_collateral[].rule`, any short
 id). The rules the program judges by itself keep these ids; `grace_days`,
@@ -35,5 +35,5 @@ def known_rule_ids(defined) -> list[str]:
 
 
 def cited(clause: str | None, rule: str) -> str:
-    """How a screen names a finding's rule: `§4(i) ineligible-inventory`, or the rule alone without a clause."""
+    """How a screen names a finding's rule: `<clause> ineligible-inventory`, or the rule alone without a clause."""
     return rule if clause is None else f"{clause} {rule}"

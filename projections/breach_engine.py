@@ -4,7 +4,7 @@
 The engine keeps each one's breaches and, when an event arrives, judges again
 only what it touches: the item a move or registration names, the items of a
 lien or a move notice, the notice a forward names, the cap scopes of a loan
-event's financing, and the §5(a) advances from the earliest date that changed.
+event's financing, and the no-default-at-advance representations from the earliest date that changed.
 Events that change the terms, the lender, the parties or the facilities, and
 voids, make it judge everything again (they are few). The rules themselves are
 those of `projections.defaults`; the property tests hold the two to the same

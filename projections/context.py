@@ -75,7 +75,7 @@ class MergedTerms:
         return self.grace_days.get(rule, 0)
 
     def clause(self, rule: str) -> str | None:
-        """The clause these terms give the rule's findings (DEALS.md §1), else None: nothing is built in."""
+        """The clause these terms give the rule's findings (DEALS.md section 1), else None: nothing is built in."""
         return self.clauses.get(rule)
 
 

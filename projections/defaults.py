@@ -55,7 +55,7 @@ class Breach:
     end_state: str | None = None  # cured or waived
     ended_by: str | None = None
     place: str | None = None  # for location rules: the location left, or the one entered
-    clause: str | None = None  # the clause the terms in force on `since` give the rule (DEALS.md §1), else None
+    clause: str | None = None  # the clause the terms in force on `since` give the rule (DEALS.md section 1), else None
 
     @property
     def event_of_default_from(self) -> date | None:
@@ -134,7 +134,7 @@ def _covering_notice(notices, used: set[tuple[str, str]], item: Item, move_date:
 def location_findings(ctx: Context, rec: Recorded, item: Item, origin: str, liens_held: set[str],
                       notice: str | None = None) -> list[Breach]:
     """A move out of a restricted location without a covering notice, or with one to a place the restriction
-    does not permit (`permitted`, DEALS.md §1 and §6); a move into a protected location without one."""
+    does not permit (`permitted`, DEALS.md sections 1 and 6); a move into a protected location without one."""
     ev: CollateralMoved = rec.event  # type: ignore[assignment]
     day = ev.effective_date
     terms = ctx.terms_on(day)
