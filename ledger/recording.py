@@ -265,19 +265,30 @@ class _Plan:
 
     def _warn_event_of_default(self, inc: Incoming, rec: Recorded) -> None:
         """An advance on a date some breach, as known before this line, is in Event of Default (the advance's own
-        breaches do not count). Breaches name no borrower yet: any breach counts (docs/decisions.md)."""
-        from projections.context import Context
-        from projections.defaults import find_breaches
+        breaches do not count). Breaches name no borrower yet: any breach counts (docs/decisions.md).
 
+        The breaches come from the read models' breach engine, built once a batch over the stored log and given
+        the batch's earlier lines one at a time, so a batch of many advances is judged in one pass."""
         day = rec.event.effective_date
-        known = [*self._all_stored(), *self.records]
-        matured = [b for b in find_breaches(Context(known)) if b.is_event_of_default_on(day)]
+        matured = [b for b in self._breach_engine().breaches() if b.is_event_of_default_on(day)]
         if matured:
             names = ", ".join(f"{b.breach} (in Event of Default since {b.event_of_default_from.isoformat()})"
                               for b in sorted(matured, key=lambda b: b.breach)[:3])
             more = f" and {len(matured) - 3} more" if len(matured) > 3 else ""
             self._warn(inc, f"the advance {rec.event_id} of {money(rec.event.amount)} on {rec.event.effective_date.isoformat()} "
                             f"is made while the borrower is in Event of Default: {names}{more}")
+
+    def _breach_engine(self):
+        """The breach engine over the stored log and this batch's lines checked so far (before the current one)."""
+        from projections.breach_engine import BreachEngine
+
+        if getattr(self, "_engine", None) is None:
+            self._engine = BreachEngine(self._all_stored())
+            self._engine_fed = 0
+        for pending in self.records[self._engine_fed:]:
+            self._engine.add(pending)
+        self._engine_fed = len(self.records)
+        return self._engine
 
     def _void_in_batch(self, target: str, voided_positions: set[int], stored: dict) -> None:
         """Keep the voided positions current as the batch voids (or un-voids) earlier events."""
