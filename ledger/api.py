@@ -191,8 +191,10 @@ class Ledger:
 
     # -- writing
 
-    def record_lines(self, lines: Iterable[str | bytes], *, actor: str | None = None) -> RecordResult:
-        return self.after_record(record(self.store, list(read_lines(lines)), actor=actor))
+    def record_lines(self, lines: Iterable[str | bytes], *, actor: str | None = None,
+                     strict: bool = False) -> RecordResult:
+        """Record JSON Lines; the result's `warnings` are (line, message); `strict` refuses a batch that warns."""
+        return self.after_record(record(self.store, list(read_lines(lines)), actor=actor, strict=strict))
 
     def after_record(self, result: RecordResult, *, progress=None) -> RecordResult:
         """Bring the read models up to date after a record (they also catch up before any answer)."""
@@ -203,15 +205,16 @@ class Ledger:
                 pass
         return result
 
-    def record_file(self, path: str | Path, *, actor: str | None = None) -> RecordResult:
+    def record_file(self, path: str | Path, *, actor: str | None = None, strict: bool = False) -> RecordResult:
         with open(path, "rb") as fh:
-            return self.record_lines(fh, actor=actor)
+            return self.record_lines(fh, actor=actor, strict=strict)
 
-    def record_stream(self, stream: IO[bytes], *, actor: str | None = None) -> RecordResult:
-        return self.record_lines(stream, actor=actor)
+    def record_stream(self, stream: IO[bytes], *, actor: str | None = None, strict: bool = False) -> RecordResult:
+        return self.record_lines(stream, actor=actor, strict=strict)
 
-    def record(self, events: Sequence[dict[str, Any]], *, actor: str | None = None) -> RecordResult:
-        return self.after_record(record(self.store, list(read_objects(events)), actor=actor))
+    def record(self, events: Sequence[dict[str, Any]], *, actor: str | None = None,
+               strict: bool = False) -> RecordResult:
+        return self.after_record(record(self.store, list(read_objects(events)), actor=actor, strict=strict))
 
     # -- reading
 

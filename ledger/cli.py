@@ -194,17 +194,43 @@ def _remove_ledger_files(path) -> None:
             pass  # not ours to force
 
 
+def print_warnings(warnings) -> None:
+    """One line each on standard error: `warning: line N: ...` (DEALS.md, record warnings)."""
+    from ledger.errors import printable
+
+    for line, message in warnings:
+        click.echo(printable(f"warning: line {line}: {message}"), err=True)
+
+
+def record_warned(do):
+    """Run a record, printing its warnings (also those that made --strict refuse the batch)."""
+    from ledger.errors import StrictRefusal
+
+    try:
+        result = do()
+    except StrictRefusal as exc:
+        print_warnings(exc.warnings)
+        raise
+    print_warnings(result.warnings)
+    return result
+
+
 @cli.command()
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False))
 @db_option
 @click.option("--actor", help="who records (default: the OS user)")
+@click.option("--strict", is_flag=True, help="refuse the whole batch (exit 2, nothing recorded) if any line warns")
 @guarded
-def record(file: str, db: str, actor: str | None) -> None:
+def record(file: str, db: str, actor: str | None, strict: bool) -> None:
     """Append every event of FILE (or - for stdin) in one transaction: all or nothing.
 
     FILE is JSON Lines (one event object a line; blank lines and lines starting with # are skipped), or one
     JSON array of events, as `cledger events --json` prints: `cledger events --json | cledger record -`
     copies a log, with the same head digest.
+
+    Lines that are accepted but look wrong (a repeat without id, an advance over the limit or during an Event
+    of Default, a waiver by someone other than the lender, a date more than a year ahead) are recorded with a
+    `warning: line N: ...` on standard error; with --strict they refuse the batch instead.
     """
     from ledger.reader import read_lines
 
@@ -221,7 +247,7 @@ def record(file: str, db: str, actor: str | None) -> None:
 
     with new_ledger_guard(db) as outcome:
         with _open(db, create=True) as lg:
-            result = do_record(lg.store, incoming, actor=actor)
+            result = record_warned(lambda: do_record(lg.store, incoming, actor=actor, strict=strict))
             outcome["recorded"] = len(result.recorded)
             if result.recorded:
                 with progress_bar("updating the read models", len(result.recorded)) as advance:

@@ -135,13 +135,15 @@ def export(as_of, known_at, out, csv_dir, replace, db, as_json) -> None:
 @click.option("--actor", help="who records (default: the OS user)")
 @click.option("--template", is_flag=True, help="print the header row TYPE takes (required columns first) and exit")
 @click.option("--json", "as_json", is_flag=True, help="print what was recorded as JSON")
+@click.option("--strict", is_flag=True, help="refuse the whole file (exit 2, nothing recorded) if any row warns")
 @guarded
-def import_csv(event_type, file, db, actor, template, as_json) -> None:
+def import_csv(event_type, file, db, actor, template, as_json, strict) -> None:
     """Record the TYPE events of a CSV FILE (or - for stdin) in one transaction: all or nothing.
 
     The header row names the columns (the event's fields, effective_date, and
     optionally id, recorded_at, actor); list fields take ;-separated cells.
-    A refusal names the line (the header is line 1) and the column.
+    A refusal names the line (the header is line 1) and the column. Rows that are accepted but look
+    wrong warn on standard error, as for `record` (`warning: line N: ...`); --strict refuses them instead.
     """
     from ledger import csv_import
 
@@ -162,10 +164,10 @@ def import_csv(event_type, file, db, actor, template, as_json) -> None:
     header = csv_import.read_header(data)
     from ledger.api import open_ledger
 
-    from ledger.cli import new_ledger_guard
+    from ledger.cli import new_ledger_guard, record_warned
 
     with new_ledger_guard(db) as outcome, open_ledger(db, create=True) as lg:  # like `record`, may start a ledger
-        result = csv_import.record_rows(lg, incoming, header, actor=actor)
+        result = record_warned(lambda: csv_import.record_rows(lg, incoming, header, actor=actor, strict=strict))
         outcome["recorded"] = len(result.recorded)
     if as_json:
         print_json({"type": event_type, "rows": len(incoming),

@@ -263,21 +263,23 @@ def read_csv(type_name: str, data: bytes) -> list[Incoming]:
     return incoming
 
 
-def record_rows(lg, incoming: Sequence[Incoming], header: Sequence[str], *, actor: str | None = None):
-    """Record rows read by `read_csv` in one transaction, naming line and column of any refusal."""
+def record_rows(lg, incoming: Sequence[Incoming], header: Sequence[str], *, actor: str | None = None,
+                strict: bool = False):
+    """Record rows read by `read_csv` in one transaction, naming line and column of any refusal; warnings
+    name the CSV line (the header is line 1)."""
     from ledger.recording import record
 
     try:
-        return record(lg.store, list(incoming), actor=actor)
+        return record(lg.store, list(incoming), actor=actor, strict=strict)
     except CsvInputError:
         raise
     except InputError as exc:
         raise _rewrap(exc, header) from None
 
 
-def import_csv(lg, type_name: str, data: bytes, *, actor: str | None = None):
+def import_csv(lg, type_name: str, data: bytes, *, actor: str | None = None, strict: bool = False):
     """Read and record a CSV file of TYPE events: all or nothing."""
-    return record_rows(lg, read_csv(type_name, data), read_header(data), actor=actor)
+    return record_rows(lg, read_csv(type_name, data), read_header(data), actor=actor, strict=strict)
 
 
 def read_header(data: bytes) -> list[str]:

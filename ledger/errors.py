@@ -43,6 +43,17 @@ class InputError(LedgerError):
         super().__init__(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
+class StrictRefusal(LedgerError):
+    """`record --strict`: the batch drew warnings, so none of it was recorded (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, warnings):
+        self.warnings = tuple(warnings)
+        super().__init__(f"nothing was recorded: --strict and {len(self.warnings)} warning(s) above "
+                         "(record without --strict to accept them)")
+
+
 class UsageError(LedgerError):
     """A command was asked for in a way that cannot be answered (exit 2)."""
 

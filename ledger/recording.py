@@ -13,7 +13,7 @@ import hashlib
 import os
 import random
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable, Sequence
 
@@ -21,7 +21,7 @@ import attrs
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from ledger.codec import canonical_bytes, encode
-from ledger.errors import ConcurrentWrite, InputError
+from ledger.errors import ConcurrentWrite, InputError, StrictRefusal
 from ledger.events import (
     EVENT,
     AgreementExecuted,
@@ -54,6 +54,7 @@ class RecordResult:
     recorded: tuple[Recorded, ...]
     already: tuple[str, ...]
     clock_behind: "timedelta | None" = None  # how far the machine clock was behind the ledger's last time
+    warnings: tuple[tuple[int, str], ...] = ()  # (input line, message): recorded, but worth a second look
 
     @property
     def head(self) -> str | None:
@@ -87,8 +88,11 @@ def _comparable(event: Event) -> dict:
 
 
 def record(store: Store, incoming: Sequence[Incoming], *, actor: str | None = None,
-           now=utc_now) -> RecordResult:
-    """Append the batch in one transaction, or refuse it whole with an InputError."""
+           now=utc_now, strict: bool = False) -> RecordResult:
+    """Append the batch in one transaction, or refuse it whole with an InputError.
+
+    The result carries the batch's warnings (DEALS.md, record warnings); with `strict`, a batch with any
+    warning is refused whole with a StrictRefusal that carries them."""
     if not incoming:
         return RecordResult((), ())
     store.refuse_if_read_only()
@@ -99,13 +103,13 @@ def record(store: Store, incoming: Sequence[Incoming], *, actor: str | None = No
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _record(store, incoming, actor, now)
+        return _record(store, incoming, actor, now, strict)
     finally:
         if enabled:
             gc.enable()
 
 
-def _record(store: Store, incoming: Sequence[Incoming], actor: str, now) -> RecordResult:
+def _record(store: Store, incoming: Sequence[Incoming], actor: str, now, strict: bool = False) -> RecordResult:
     for attempt in range(MAX_ATTEMPTS):
         tail = store.tail()
         plan = _Plan(store, tail, incoming, actor, now())
@@ -117,8 +121,11 @@ def _record(store: Store, incoming: Sequence[Incoming], actor: str, now) -> Reco
             if store.tail() != tail:
                 continue
             raise
+        warnings = tuple(plan.warnings)
+        if strict and warnings:
+            raise StrictRefusal(warnings)
         if not plan.records:
-            return RecordResult((), tuple(plan.already))
+            return RecordResult((), tuple(plan.already), warnings=warnings)
         try:
             store.append(plan.stored(), plan.log_rows(), plan.name_rows())
         except IntegrityError:
@@ -127,7 +134,7 @@ def _record(store: Store, incoming: Sequence[Incoming], actor: str, now) -> Reco
         behind = None
         if tail.recorded_at is not None and plan.now < tail.recorded_at:
             behind = tail.recorded_at - plan.now
-        return RecordResult(tuple(plan.records), tuple(plan.already), behind)
+        return RecordResult(tuple(plan.records), tuple(plan.already), behind, warnings)
     raise ConcurrentWrite(f"other writers kept taking the next position; gave up after {MAX_ATTEMPTS} attempts")
 
 
@@ -143,6 +150,8 @@ class _Plan:
         self._pending: dict[str, list[Recorded]] = {}  # this batch's records by type, for the checks
         self._book: LoanBook | None = None
         self._by_id: dict[str, Recorded] = {}
+        self.warnings: list[tuple[int, str]] = []
+        self._voided: set[int] = set()
 
     # -- the checks
 
@@ -152,7 +161,7 @@ class _Plan:
         self._names = [list(_names_of(inc.event)) for inc in self.incoming]
         referenced = {(spec.ref or spec.declares, name) for names in self._names for spec, name in names}
         known_names = self.store.find_names(referenced) if referenced else {}
-        voided_positions = self._voided_positions()
+        voided_positions = self._voided = self._voided_positions()
         batch_ids: dict[str, Incoming] = {}
         batch_names: dict[tuple[str, str], int] = {}
         position = self.tail.position
@@ -185,6 +194,7 @@ class _Plan:
                     self.names.append((spec.declares, name, position))
             batch_ids[event_id] = inc
             rec = Recorded(position, event_id, recorded_at, inc.actor or self.actor, ev)
+            self._warn_before(inc, rec)
             if isinstance(ev, EventVoided):
                 self._void_in_batch(ev.event, voided_positions, stored)
             self.records.append(rec)
@@ -192,6 +202,93 @@ class _Plan:
             self._pending.setdefault(ev.type_name, []).append(rec)
             if self._book is not None:
                 self._book.apply(rec)
+            self._warn_after(inc, rec)
+
+    # -- warnings (DEALS.md, record warnings): recorded all the same, unless `strict`
+
+    def _warn(self, inc: Incoming, message: str) -> None:
+        self.warnings.append((inc.line, message))
+
+    def _warn_before(self, inc: Incoming, rec: Recorded) -> None:
+        """Warnings judged against the ledger and the batch before this line."""
+        ev = rec.event
+        if inc.event_id is None:
+            self._warn_repeated(inc, rec)
+        if isinstance(ev, LoanAdvanced):
+            self._warn_event_of_default(inc, rec)
+        if isinstance(ev, (DefaultWaived, ConditionWaived)):
+            lender = self._lender()
+            if lender is not None and ev.by != lender:
+                what = f"breach {ev.breach}" if isinstance(ev, DefaultWaived) else \
+                    f"condition {ev.condition!r} of {ev.agreement}"
+                self._warn(inc, f"{ev.type_name} of {what} is by {ev.by}, not by the lender ({lender}): "
+                                "it has no effect")
+        latest = _same_day_next_year(rec.recorded_at.astimezone(_UTC).date())
+        if ev.effective_date > latest:
+            self._warn(inc, f"effective date {ev.effective_date.isoformat()} is more than a year after the recorded "
+                            f"time {iso_time(rec.recorded_at)} (later than {latest.isoformat()})")
+
+    def _warn_after(self, inc: Incoming, rec: Recorded) -> None:
+        """Warnings judged with this line in the ledger."""
+        ev = rec.event
+        if isinstance(ev, LoanAdvanced):
+            book = self._loanbook()
+            limit = book.limits.get(ev.facility)
+            principal = book.principal_on(ev.facility, ev.effective_date)
+            if limit is not None and principal > limit:
+                self._warn(inc, f"the advance {rec.event_id} of {money(ev.amount)} takes {ev.facility} to "
+                                f"{money(principal)} on {ev.effective_date.isoformat()}, above its limit of "
+                                f"{money(limit)}")
+
+    def _warn_repeated(self, inc: Incoming, rec: Recorded) -> None:
+        """A line without id whose content equals an event already recorded, or earlier in the batch."""
+        body = _comparable(rec.event)
+        name = rec.event.type_name
+        for earlier in [*self._stored_of((name,)), *self._pending.get(name, ())]:
+            if earlier.position in self._voided:
+                continue
+            if _comparable(earlier.event) == body:
+                where = "earlier in this batch" if earlier.position > self.tail.position else "already recorded"
+                self._warn(inc, f"this {name} without id has the same content as {earlier.event_id} (position "
+                                f"{earlier.position}, {where}); give the line an id to make a retry safe")
+                return
+
+    def _lender(self) -> str | None:
+        """The `lender` of the first live agreement that names one, as known with the batch so far."""
+        for rec in [*self._stored_of(("AgreementExecuted",)), *self._pending.get("AgreementExecuted", ())]:
+            if rec.position in self._voided:
+                continue
+            terms = rec.event.terms
+            if terms is not None and terms.lender:
+                return terms.lender
+        return None
+
+    def _warn_event_of_default(self, inc: Incoming, rec: Recorded) -> None:
+        """An advance on a date some breach, as known before this line, is in Event of Default (the advance's own
+        breaches do not count). Breaches name no borrower yet: any breach counts (docs/decisions.md).
+
+        The breaches come from the read models' breach engine, built once a batch over the stored log and given
+        the batch's earlier lines one at a time, so a batch of many advances is judged in one pass."""
+        day = rec.event.effective_date
+        matured = [b for b in self._breach_engine().breaches() if b.is_event_of_default_on(day)]
+        if matured:
+            names = ", ".join(f"{b.breach} (in Event of Default since {b.event_of_default_from.isoformat()})"
+                              for b in sorted(matured, key=lambda b: b.breach)[:3])
+            more = f" and {len(matured) - 3} more" if len(matured) > 3 else ""
+            self._warn(inc, f"the advance {rec.event_id} of {money(rec.event.amount)} on {rec.event.effective_date.isoformat()} "
+                            f"is made while the borrower is in Event of Default: {names}{more}")
+
+    def _breach_engine(self):
+        """The breach engine over the stored log and this batch's lines checked so far (before the current one)."""
+        from projections.breach_engine import BreachEngine
+
+        if getattr(self, "_engine", None) is None:
+            self._engine = BreachEngine(self._all_stored())
+            self._engine_fed = 0
+        for pending in self.records[self._engine_fed:]:
+            self._engine.add(pending)
+        self._engine_fed = len(self.records)
+        return self._engine
 
     def _void_in_batch(self, target: str, voided_positions: set[int], stored: dict) -> None:
         """Keep the voided positions current as the batch voids (or un-voids) earlier events."""
@@ -512,6 +609,7 @@ class LoanBook:
         self.dates: dict[str, list[date]] = {}
         self.deltas: dict[str, list[tuple[str, date, Decimal]]] = {}  # event id -> what it booked
         self.opened: dict[str, date] = {}
+        self.limits: dict[str, Decimal] = {}
 
     def _book(self, event_id: str, facility: str, day: date, delta: Decimal) -> None:
         import bisect
@@ -532,6 +630,8 @@ class LoanBook:
                 self._book(rec.event_id, facility, day, -delta)
         elif isinstance(ev, FacilityOpened):
             self.opened.setdefault(ev.facility, ev.effective_date)
+            if ev.limit is not None:
+                self.limits[ev.facility] = ev.limit
         elif ev.type_name == "LoanAdvanced":
             self._book(rec.event_id, ev.facility, ev.effective_date, ev.amount)
         elif isinstance(ev, PaymentReceived):
@@ -564,6 +664,17 @@ class LoanBook:
         for d in dates[bisect.bisect_right(dates, day):]:
             principal -= later[d]
         return principal
+
+
+_UTC = timezone.utc
+
+
+def _same_day_next_year(day: date) -> date:
+    """The latest effective date that does not warn: the recorded day's date a year on (29 Feb: 28 Feb)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
 
 
 _CHECKED = {LoanAdvanced, FacilityOpened, ConditionSatisfied, ConditionWaived, PaymentReceived, ProceedsReceived,

@@ -338,7 +338,6 @@ def test_a_clean_batch_records_without_warnings(run_cli, sqlite_url, tmp_path):
     assert "warning" not in result.stderr
 
 
-@xfail13("record warnings (§7): advance over the facility's limit")
 def test_advance_over_the_limit_warns_and_records(run_cli, sqlite_url, tmp_path):
     """A 50,000 advance taking the 100,000 revolver to 110,000 warns on its line (7) and is recorded."""
     text = warning_deal(dict(type_="LoanAdvanced", date="2024-01-20", id_="adv-2", facility="acme-revolver",
@@ -351,7 +350,6 @@ def test_advance_over_the_limit_warns_and_records(run_cli, sqlite_url, tmp_path)
     assert recorded_ids(run_cli, sqlite_url)[-1] == "adv-2"
 
 
-@xfail13("record --strict (§7)")
 def test_strict_refuses_a_batch_with_a_warning_and_records_nothing(run_cli, sqlite_url, tmp_path):
     """With --strict the same batch exits 2 and nothing of it is recorded."""
     text = warning_deal(dict(type_="LoanAdvanced", date="2024-01-20", id_="adv-2", facility="acme-revolver",
@@ -363,7 +361,6 @@ def test_strict_refuses_a_batch_with_a_warning_and_records_nothing(run_cli, sqli
     assert recorded_ids(run_cli, sqlite_url) == []
 
 
-@xfail13("record warnings (§7): advance during an Event of Default")
 def test_advance_while_the_borrower_is_in_event_of_default_warns(run_cli, sqlite_url, tmp_path):
     """After the 60,000 advance passed the 50,000 cap (no grace), a further 10,000 advance warns."""
     text = warning_deal(dict(type_="LoanAdvanced", date="2024-01-20", id_="adv-2", facility="acme-revolver",
@@ -390,7 +387,6 @@ def test_waiver_by_another_party_warns_and_has_no_effect(run_cli, sqlite_url, tm
     assert [(b["rule"], b["state"]) for b in body["breaches"]] == [("cap", "event-of-default")]
 
 
-@xfail13("record warnings (§7): effective date more than a year after the recorded time")
 def test_effective_date_more_than_a_year_ahead_warns(run_cli, sqlite_url, tmp_path):
     """An advance effective 1 Mar 2025, recorded 20 Jan 2024, warns on its line."""
     text = warning_deal(dict(type_="LoanAdvanced", date="2025-03-01", id_="adv-2", recorded="2024-01-20",
@@ -400,7 +396,6 @@ def test_effective_date_more_than_a_year_ahead_warns(run_cli, sqlite_url, tmp_pa
     assert "warning: line 7:" in result.stderr
 
 
-@xfail13("record warnings (§7): a line without id equal to a recorded event")
 def test_line_without_id_equal_to_a_recorded_event_warns(run_cli, sqlite_url, tmp_path):
     """Recording again, without an id, an advance equal to one already recorded warns (line 1 of the batch)."""
     first = record_text(run_cli, sqlite_url, tmp_path, warning_deal(
